@@ -1,0 +1,1 @@
+"""WhatsApp follow-up engine: webhook → inbox → tagging → scheduling → outbox → sending."""

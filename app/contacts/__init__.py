@@ -1,0 +1,1 @@
+"""Contacts, their messages and statuses, and the /contacts routes."""

@@ -1,0 +1,169 @@
+"""Contacts: one record per person however Meta identifies them, plus their conversation."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.contacts.models import Contact, Message, MessageStatus
+from app.contacts.phone import facts_for
+from app.db.upsert import insert_ignore
+from app.errors import NotFound
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What one webhook says about a person. Any field may be missing."""
+
+    wa_id: str | None = None
+    user_id: str | None = None
+    parent_user_id: str | None = None
+    username: str | None = None
+    name: str | None = None
+
+    @property
+    def known(self) -> bool:
+        return bool(self.wa_id or self.user_id)
+
+
+async def find(session: AsyncSession, identifier: str) -> Contact | None:
+    """By wa_id (digits, '+' allowed) or business-scoped user_id, the two ids Meta gives out."""
+    ident = identifier.strip()
+    digits = ident.removeprefix("+")
+    stmt = select(Contact).where(or_(Contact.wa_id == digits, Contact.user_id == ident))
+    return (await session.scalars(stmt.limit(1))).first()
+
+
+async def get(session: AsyncSession, identifier: str) -> Contact:
+    contact = await find(session, identifier)
+    if contact is None:
+        raise NotFound(f"no contact {identifier!r}")
+    return contact
+
+
+async def resolve(session: AsyncSession, identity: Identity, *, seen_at: datetime) -> Contact:
+    """The contact for `identity`, created or linked as needed.
+
+    user_id wins when both ids point at different records (the phone number was reused or the two
+    ids arrived separately before): the two records are merged into the user_id one.
+    """
+    by_user = await _one(session, Contact.user_id, identity.user_id)
+    by_phone = await _one(session, Contact.wa_id, identity.wa_id)
+    if by_user is None and by_phone is None:
+        await session.execute(
+            insert_ignore(session, Contact).values(
+                user_id=identity.user_id,
+                wa_id=identity.wa_id,
+                first_seen_at=seen_at,
+                source="unknown",
+                opted_out=False,
+            )
+        )
+        # A concurrent replica may have inserted the same person first; read whichever row won.
+        by_user = await _one(session, Contact.user_id, identity.user_id)
+        by_phone = await _one(session, Contact.wa_id, identity.wa_id)
+    if by_user is not None and by_phone is not None and by_user.id != by_phone.id:
+        await _merge(session, keep=by_user, drop=by_phone)
+        by_phone = None
+    contact = by_user or by_phone
+    assert contact is not None
+    if identity.wa_id and contact.wa_id != identity.wa_id and by_phone is None:
+        contact.wa_id = identity.wa_id
+    if identity.user_id and contact.user_id is None:
+        contact.user_id = identity.user_id
+    for attr in ("parent_user_id", "username", "name"):
+        value = getattr(identity, attr)
+        if value and getattr(contact, attr) != value:
+            setattr(contact, attr, value)
+    _apply_number_facts(contact)
+    await session.flush()
+    return contact
+
+
+async def change_number(session: AsyncSession, contact: Contact, new_wa_id: str) -> None:
+    """A `user_changed_number` system message: the person keeps their history under the new number."""
+    holder = await _one(session, Contact.wa_id, new_wa_id)
+    if holder is not None and holder.id != contact.id:
+        await _merge(session, keep=contact, drop=holder)
+    contact.wa_id = new_wa_id
+    contact.timezone = contact.country = None
+    _apply_number_facts(contact, override=True)
+    await session.flush()
+
+
+async def change_user_id(session: AsyncSession, contact: Contact, new_user_id: str) -> None:
+    holder = await _one(session, Contact.user_id, new_user_id)
+    if holder is not None and holder.id != contact.id:
+        await _merge(session, keep=contact, drop=holder)
+    contact.user_id = new_user_id
+    await session.flush()
+
+
+async def messages_of(
+    session: AsyncSession, contact: Contact, *, limit: int, before_id: int | None
+) -> list[tuple[Message, list[MessageStatus]]]:
+    stmt = select(Message).where(Message.contact_id == contact.id)
+    if before_id is not None:
+        stmt = stmt.where(Message.id < before_id)
+    rows = list((await session.scalars(stmt.order_by(Message.id.desc()).limit(limit))).all())
+    outbound = [m.wamid for m in rows if m.direction == "out"]
+    statuses: dict[str, list[MessageStatus]] = {}
+    if outbound:
+        found = await session.scalars(
+            select(MessageStatus)
+            .where(MessageStatus.wamid.in_(outbound))
+            .order_by(MessageStatus.status_at, MessageStatus.id)
+        )
+        for status in found:
+            statuses.setdefault(status.wamid, []).append(status)
+    return [(m, statuses.get(m.wamid, [])) for m in rows]
+
+
+async def _one(session: AsyncSession, column: object, value: str | None) -> Contact | None:
+    if not value:
+        return None
+    return (await session.scalars(select(Contact).where(column == value))).first()  # type: ignore[arg-type]
+
+
+async def _merge(session: AsyncSession, *, keep: Contact, drop: Contact) -> None:
+    log.info("merging contacts", extra={"keep": keep.id, "drop": drop.id})
+    await session.execute(
+        update(Message).where(Message.contact_id == drop.id).values(contact_id=keep.id)
+    )
+    for attr in ("wa_id", "user_id", "name", "username", "parent_user_id", "language"):
+        if getattr(keep, attr) is None and getattr(drop, attr) is not None:
+            value = getattr(drop, attr)
+            if attr in ("wa_id", "user_id"):
+                setattr(drop, attr, None)
+                await session.flush()
+            setattr(keep, attr, value)
+    keep.first_seen_at = min(keep.first_seen_at, drop.first_seen_at)
+    if (
+        drop.last_inbound_at
+        and (keep.last_inbound_at or drop.last_inbound_at) <= drop.last_inbound_at
+    ):
+        keep.last_inbound_at = drop.last_inbound_at
+    if keep.source == "unknown":
+        keep.source = drop.source
+    await session.delete(drop)
+    await session.flush()
+
+
+def _apply_number_facts(contact: Contact, *, override: bool = False) -> None:
+    facts = facts_for(contact.wa_id)
+    if facts is None:
+        return
+    contact.phone_e164 = facts.e164
+    contact.calling_code = facts.calling_code
+    contact.area = facts.area
+    # Country and zone may have been set by an operator; the number only fills gaps.
+    if override or contact.country is None:
+        contact.country = facts.country
+    if override or contact.timezone is None:
+        contact.timezone = facts.timezone

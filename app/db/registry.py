@@ -1,0 +1,8 @@
+"""Imports every models module so Base.metadata knows all tables (for Alembic and tests)."""
+
+from app.access import models as access_models
+from app.contacts import models as contacts_models
+from app.db.base import Base
+from app.webhook import models as webhook_models
+
+__all__ = ["Base", "access_models", "contacts_models", "webhook_models"]

@@ -1,0 +1,1 @@
+"""Webhook ingestion: verify the signature, make the raw body durable, acknowledge; then process."""

@@ -1,0 +1,252 @@
+"""The inbox: group-committed writes of raw webhook bodies, and the processor that drains them.
+
+Each request's body is queued; one writer task inserts everything queued so far in a single
+transaction and only then wakes the waiting requests, so many concurrent webhooks share one
+commit (one fsync) and every 200 still means "durable". The processor turns stored rows into
+contacts and messages, in this process right after the commit and again on a sweep, so a crash
+between "stored" and "processed" only delays the work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from app.clock import Clock
+from app.db.upsert import insert_ignore
+from app.errors import is_database_outage
+from app.webhook import service
+from app.webhook.models import InboundEvent
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+
+
+class InboxUnavailable(Exception):
+    """The body could not be made durable; the caller must not acknowledge it."""
+
+
+@dataclass
+class _Pending:
+    body: bytes
+    sha256: str
+    received_at: datetime
+    done: asyncio.Future[None]
+
+
+class InboxWriter:
+    def __init__(self, engine: AsyncEngine, clock: Clock, *, max_batch: int = 1000) -> None:
+        self._engine = engine
+        self._clock = clock
+        self._max_batch = max_batch
+        self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self.on_commit: Callable[[], None] = lambda: None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="inbox-writer")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        while not self._queue.empty():
+            pending = self._queue.get_nowait()
+            if not pending.done.done():
+                pending.done.set_exception(InboxUnavailable("shutting down"))
+
+    async def store(self, body: bytes) -> None:
+        """Returns once `body` is committed; raises InboxUnavailable if it could not be."""
+        if self._task is None or self._task.done():
+            raise InboxUnavailable("inbox writer is not running")
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        digest = hashlib.sha256(body).hexdigest()
+        self._queue.put_nowait(_Pending(body, digest, self._clock.now(), done))
+        await done
+
+    async def _run(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < self._max_batch and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            try:
+                await self._write(batch)
+            except Exception as exc:
+                log.error(
+                    "inbox write failed",
+                    extra={
+                        "bodies": len(batch),
+                        "error": type(exc).__name__,
+                        "detail": str(exc)[:300],
+                    },
+                )
+                for pending in batch:
+                    if not pending.done.done():
+                        pending.done.set_exception(InboxUnavailable(type(exc).__name__))
+                continue
+            self.on_commit()
+            for pending in batch:
+                if not pending.done.done():
+                    pending.done.set_result(None)
+
+    async def _write(self, batch: list[_Pending]) -> None:
+        rows = [
+            {"body_sha256": p.sha256, "body": p.body, "received_at": p.received_at, "attempts": 0}
+            for p in batch
+        ]
+        for attempt in (1, 2):
+            try:
+                async with self._engine.begin() as conn:
+                    await conn.execute(insert_ignore(conn, InboundEvent), rows)
+                return
+            except DBAPIError as exc:
+                # A pooled connection that died with a restarted server: one fresh try, then give up.
+                if attempt == 2 or not exc.connection_invalidated:
+                    raise
+
+
+class InboxProcessor:
+    """Drains unprocessed inbox rows. Safe to run in every replica and worker at once."""
+
+    def __init__(
+        self,
+        maker: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        *,
+        sweep_seconds: float = 5.0,
+        batch_size: int = 100,
+        after_commit: Callable[[service.Outcome], Awaitable[None]] | None = None,
+    ) -> None:
+        self._maker = maker
+        self._clock = clock
+        self._sweep_seconds = sweep_seconds
+        self._batch_size = batch_size
+        self._after_commit = after_commit
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def notify(self) -> None:
+        self._idle.clear()
+        self._wake.set()
+
+    def start(self) -> None:
+        self.notify()  # sweep what a previous run left behind
+        self._task = asyncio.create_task(self._run(), name="inbox-processor")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def wait_idle(self) -> None:
+        """Until everything committed so far has been processed (tests and graceful shutdown)."""
+        await self._idle.wait()
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self._sweep_seconds)
+            self._wake.clear()
+            try:
+                while await self.process_batch():
+                    pass
+            except Exception as exc:
+                # The database is down or a bug surfaced: rows stay pending, the next sweep retries.
+                log.error(
+                    "inbox processing paused",
+                    extra={"error": type(exc).__name__, "detail": str(exc)[:300]},
+                )
+                if not is_database_outage(exc):
+                    log.exception("unexpected processing failure")
+                await asyncio.sleep(min(self._sweep_seconds, 1.0))
+                continue
+            if not self._wake.is_set():
+                self._idle.set()
+
+    async def process_batch(self) -> int:
+        """Claim and process up to batch_size pending rows; returns how many were claimed."""
+        async with self._maker() as session:
+            events = list(
+                (
+                    await session.scalars(
+                        select(InboundEvent)
+                        .where(
+                            InboundEvent.processed_at.is_(None),
+                            InboundEvent.attempts < MAX_ATTEMPTS,
+                        )
+                        .order_by(InboundEvent.id)
+                        .limit(self._batch_size)
+                        # Replicas skip rows another one holds; SQLite's writer lock serialises instead.
+                        .with_for_update(skip_locked=True)
+                    )
+                ).all()
+            )
+            if not events:
+                await session.rollback()
+                return 0
+            outcomes: list[service.Outcome] = []
+            try:
+                for event in events:
+                    outcomes.append(
+                        await service.process_event(session, event, now=self._clock.now())
+                    )
+                await session.commit()
+            except Exception as exc:
+                await session.rollback()
+                if is_database_outage(exc):
+                    raise
+                # One bad body must not block the rest: retry one by one to find and mark it.
+                outcomes = await self._one_by_one([e.id for e in events])
+        for outcome in outcomes:
+            if self._after_commit is not None:
+                await self._after_commit(outcome)
+        return len(events)
+
+    async def _one_by_one(self, ids: list[int]) -> list[service.Outcome]:
+        outcomes = []
+        for event_id in ids:
+            async with self._maker() as session:
+                event = (
+                    await session.scalars(
+                        select(InboundEvent)
+                        .where(InboundEvent.id == event_id, InboundEvent.processed_at.is_(None))
+                        .with_for_update(skip_locked=True)
+                    )
+                ).first()
+                if event is None:
+                    continue
+                try:
+                    outcomes.append(
+                        await service.process_event(session, event, now=self._clock.now())
+                    )
+                    await session.commit()
+                    continue
+                except Exception as exc:
+                    await session.rollback()
+                    if is_database_outage(exc):
+                        raise
+                    error = f"{type(exc).__name__}: {exc}"[:2000]
+                    log.error(
+                        "webhook processing failed",
+                        extra={"inbound_event_id": event_id, "error": error[:300]},
+                    )
+                await session.execute(
+                    update(InboundEvent)
+                    .where(InboundEvent.id == event_id)
+                    .values(attempts=InboundEvent.attempts + 1, last_error=error)
+                )
+                await session.commit()
+        return outcomes

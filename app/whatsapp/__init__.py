@@ -1,0 +1,1 @@
+"""The Cloud API boundary: webhook payload shapes, signatures, the sending client. No DB, no rules."""
