@@ -15,6 +15,10 @@ from sqlalchemy.ext.asyncio import (
 )
 
 
+# Execution option for sessions that only read (GET routes); only SQLite acts on it.
+READ_ONLY = "read_only"
+
+
 def create_engine(database_url: str, **overrides: Any) -> AsyncEngine:
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
@@ -46,7 +50,9 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Read-only units of work opt out, so a long read never holds the single writer lock.
+        read_only = conn.get_execution_options().get(READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -197,6 +197,8 @@ class InboxProcessor:
             if not events:
                 await session.rollback()
                 return 0
+            # Read before anything can fail: a rollback expires the loaded rows.
+            claimed = [event.id for event in events]
             outcomes: list[service.Outcome] = []
             try:
                 for event in events:
@@ -209,7 +211,7 @@ class InboxProcessor:
                 if is_database_outage(exc):
                     raise
                 # One bad body must not block the rest: retry one by one to find and mark it.
-                outcomes = await self._one_by_one([e.id for e in events])
+                outcomes = await self._one_by_one(claimed)
         for outcome in outcomes:
             if self._after_commit is not None:
                 await self._after_commit(outcome)
