@@ -37,7 +37,13 @@ class DatabaseFactory:
             return cls(backend="sqlite", tmp=tmp, template=str(template))
         server_url = Settings(database_url=raw).database_url
         name = f"wafu_tpl_{os.getpid()}"
-        asyncio.run(_admin_async(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"'))
+        asyncio.run(
+            _admin_async(
+                server_url,
+                f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
+                f'CREATE DATABASE "{name}"',
+            )
+        )
         run_migrations(_with_db(server_url, name))
         return cls(backend="postgresql", tmp=tmp, server_url=server_url, template=name)
 
@@ -60,12 +66,18 @@ class DatabaseFactory:
                 Path(make_url(url).database + suffix).unlink(missing_ok=True)  # type: ignore[operator]
             return
         assert self.server_url is not None
-        await _admin_async(self.server_url, f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+        await _admin_async(
+            self.server_url, f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'
+        )
 
     def close(self) -> None:
         if self.backend == "postgresql":
             assert self.server_url is not None
-            asyncio.run(_admin_async(self.server_url, f'DROP DATABASE IF EXISTS "{self.template}" WITH (FORCE)'))
+            asyncio.run(
+                _admin_async(
+                    self.server_url, f'DROP DATABASE IF EXISTS "{self.template}" WITH (FORCE)'
+                )
+            )
 
 
 def _with_db(url: str, name: str) -> str:

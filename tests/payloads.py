@@ -16,7 +16,9 @@ def envelope(*values: dict[str, Any], field: str = "messages") -> dict[str, Any]
     }
 
 
-def messages_value(messages: list[dict[str, Any]], contacts: list[dict[str, Any]]) -> dict[str, Any]:
+def messages_value(
+    messages: list[dict[str, Any]], contacts: list[dict[str, Any]]
+) -> dict[str, Any]:
     return {
         "messaging_product": "whatsapp",
         "metadata": {"display_phone_number": "15550783881", "phone_number_id": PHONE_NUMBER_ID},
@@ -52,13 +54,21 @@ def text_message(
     return envelope(messages_value([message], [contact]))
 
 
-def status(wamid: str, state: str, *, recipient: str = "16505551234", at: int = 1763892000, **extra: Any) -> dict[str, Any]:
+def status(
+    wamid: str, state: str, *, recipient: str = "16505551234", at: int = 1763892000, **extra: Any
+) -> dict[str, Any]:
     return envelope(
         {
             "messaging_product": "whatsapp",
             "metadata": {"display_phone_number": "15550783881", "phone_number_id": PHONE_NUMBER_ID},
             "statuses": [
-                {"id": wamid, "status": state, "timestamp": str(at), "recipient_id": recipient, **extra}
+                {
+                    "id": wamid,
+                    "status": state,
+                    "timestamp": str(at),
+                    "recipient_id": recipient,
+                    **extra,
+                }
             ],
         }
     )

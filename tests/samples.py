@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 
 import yaml
 
@@ -45,8 +44,12 @@ def load_samples() -> list[Sample]:
     for path in single:
         rel = path.relative_to(SAMPLES).as_posix()
         samples.append(Sample(rel, path.read_bytes(), rel in MALFORMED))
-    spec = yaml.safe_load((SAMPLES / "meta-openapi" / "business-messaging-api_v23.0.yaml").read_text())
-    examples = spec["paths"]["/whatsapp/webhooks"]["post"]["requestBody"]["content"]["application/json"]["examples"]
+    spec = yaml.safe_load(
+        (SAMPLES / "meta-openapi" / "business-messaging-api_v23.0.yaml").read_text()
+    )
+    examples = spec["paths"]["/whatsapp/webhooks"]["post"]["requestBody"]["content"][
+        "application/json"
+    ]["examples"]
     for name, example in examples.items():
         samples.append(Sample(f"meta-openapi/{name}", as_body(example["value"]), False))
     return samples

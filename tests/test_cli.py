@@ -17,25 +17,38 @@ from tests.conftest import APP_SECRET
 
 async def test_migrate_creates_the_schema_on_a_fresh_sqlite_file(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'fresh' / 'db.sqlite'}"
-    result = await asyncio.to_thread(CliRunner().invoke, main, ["migrate"], env={"DATABASE_URL": url})
+    result = await asyncio.to_thread(
+        CliRunner().invoke, main, ["migrate"], env={"DATABASE_URL": url}
+    )
     assert result.exit_code == 0, result.output
     engine = create_engine(url)
     async with engine.connect() as conn:
         tables = await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
     await engine.dispose()
-    assert {"inbound_event", "contact", "message", "message_status", "webhook_update", "api_key"} <= tables
+    assert {
+        "inbound_event",
+        "contact",
+        "message",
+        "message_status",
+        "webhook_update",
+        "api_key",
+    } <= tables
 
 
 def test_webhook_sign_matches_the_verifier(tmp_path: Path) -> None:
     body = b'{"object":"whatsapp_business_account","entry":[]}'
     path = tmp_path / "body.json"
     path.write_bytes(body)
-    result = CliRunner().invoke(main, ["webhook", "sign", str(path)], env={"WHATSAPP_APP_SECRET": APP_SECRET})
+    result = CliRunner().invoke(
+        main, ["webhook", "sign", str(path)], env={"WHATSAPP_APP_SECRET": APP_SECRET}
+    )
     assert result.exit_code == 0
     assert verify(APP_SECRET, body, result.output.strip())
 
 
-def test_local_secrets_are_generated_once_and_private(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_local_secrets_are_generated_once_and_private(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from app.config import Settings, with_local_secrets
 
     monkeypatch.chdir(tmp_path)
@@ -43,8 +56,12 @@ def test_local_secrets_are_generated_once_and_private(tmp_path: Path, monkeypatc
         monkeypatch.delenv(name, raising=False)
     first = with_local_secrets(Settings(_env_file=None))  # type: ignore[call-arg]
     second = with_local_secrets(Settings(_env_file=None))  # type: ignore[call-arg]
-    assert first.whatsapp_app_secret is not None and second.whatsapp_app_secret is not None
-    assert first.whatsapp_app_secret.get_secret_value() == second.whatsapp_app_secret.get_secret_value()
+    assert first.whatsapp_app_secret is not None
+    assert second.whatsapp_app_secret is not None
+    assert (
+        first.whatsapp_app_secret.get_secret_value()
+        == second.whatsapp_app_secret.get_secret_value()
+    )
     assert len(first.whatsapp_app_secret.get_secret_value()) >= 32
     secret_file = tmp_path / ".local-secrets" / "whatsapp_app_secret"
     assert secret_file.stat().st_mode & 0o077 == 0

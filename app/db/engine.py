@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-
 # Execution option for sessions that only read (GET routes); only SQLite acts on it.
 READ_ONLY = "read_only"
 

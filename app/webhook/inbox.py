@@ -51,6 +51,7 @@ class InboxWriter:
         self._max_batch = max_batch
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
+        self._writing = asyncio.Lock()
         self.on_commit: Callable[[], None] = lambda: None
 
     def start(self) -> None:
@@ -58,7 +59,9 @@ class InboxWriter:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
+            # Cancelling is safe only while the writer waits for work, never mid-transaction.
+            async with self._writing:
+                self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         while not self._queue.empty():
@@ -81,7 +84,11 @@ class InboxWriter:
             while len(batch) < self._max_batch and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             try:
-                await self._write(batch)
+                async with self._writing:
+                    await self._write(batch)
+            except asyncio.CancelledError:
+                _settle(batch, InboxUnavailable("shutting down"))
+                raise
             except Exception as exc:
                 log.error(
                     "inbox write failed",
@@ -91,14 +98,10 @@ class InboxWriter:
                         "detail": str(exc)[:300],
                     },
                 )
-                for pending in batch:
-                    if not pending.done.done():
-                        pending.done.set_exception(InboxUnavailable(type(exc).__name__))
+                _settle(batch, InboxUnavailable(type(exc).__name__))
                 continue
             self.on_commit()
-            for pending in batch:
-                if not pending.done.done():
-                    pending.done.set_result(None)
+            _settle(batch, None)
 
     async def _write(self, batch: list[_Pending]) -> None:
         rows = [
@@ -114,6 +117,16 @@ class InboxWriter:
                 # A pooled connection that died with a restarted server: one fresh try, then give up.
                 if attempt == 2 or not exc.connection_invalidated:
                     raise
+
+
+def _settle(batch: list[_Pending], error: Exception | None) -> None:
+    for pending in batch:
+        if pending.done.done():
+            continue
+        if error is None:
+            pending.done.set_result(None)
+        else:
+            pending.done.set_exception(error)
 
 
 class InboxProcessor:
@@ -135,6 +148,7 @@ class InboxProcessor:
         self._after_commit = after_commit
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
+        self._stopping = False
         self._task: asyncio.Task[None] | None = None
 
     def notify(self) -> None:
@@ -145,8 +159,15 @@ class InboxProcessor:
         self.notify()  # sweep what a previous run left behind
         self._task = asyncio.create_task(self._run(), name="inbox-processor")
 
-    async def stop(self) -> None:
-        if self._task is not None:
+    async def stop(self, grace_seconds: float = 10.0) -> None:
+        """Let the batch in hand finish (a cancelled driver call would outlive the loop), then end."""
+        if self._task is None:
+            return
+        self._stopping = True
+        self._wake.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), grace_seconds)
+        except TimeoutError:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
@@ -156,12 +177,14 @@ class InboxProcessor:
         await self._idle.wait()
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self._sweep_seconds)
             self._wake.clear()
+            if self._stopping:
+                return
             try:
-                while await self.process_batch():
+                while not self._stopping and await self.process_batch():
                     pass
             except Exception as exc:
                 # The database is down or a bug surfaced: rows stay pending, the next sweep retries.

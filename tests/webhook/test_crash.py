@@ -62,7 +62,9 @@ async def _wait_healthy(client: httpx.AsyncClient, proc: subprocess.Popen[bytes]
     raise AssertionError("service did not become healthy")
 
 
-async def test_sigkill_under_load_loses_nothing_acknowledged(database_url: str, tmp_path: Path) -> None:
+async def test_sigkill_under_load_loses_nothing_acknowledged(
+    database_url: str, tmp_path: Path
+) -> None:
     port = _free_port()
     log = tmp_path / "service.log"
     proc = _start(database_url, port, log)
@@ -77,9 +79,13 @@ async def test_sigkill_under_load_loses_nothing_acknowledged(database_url: str, 
                     if killed.is_set():
                         return
                     wamid = f"wamid.kill.{worker}.{i}"
-                    body = as_body(text_message(wamid, f"load {i}", wa_id=f"4915112{worker:02d}{i % 1000:04d}"))
+                    body = as_body(
+                        text_message(wamid, f"load {i}", wa_id=f"4915112{worker:02d}{i % 1000:04d}")
+                    )
                     try:
-                        response = await client.post("/webhook", content=body, headers=signed_headers(body))
+                        response = await client.post(
+                            "/webhook", content=body, headers=signed_headers(body)
+                        )
                     except httpx.TransportError:
                         return
                     if response.status_code == 200:
@@ -104,14 +110,18 @@ async def test_sigkill_under_load_loses_nothing_acknowledged(database_url: str, 
             for _ in range(400):
                 async with maker() as session:
                     pending = await session.scalar(
-                        select(func.count()).select_from(InboundEvent).where(InboundEvent.processed_at.is_(None))
+                        select(func.count())
+                        .select_from(InboundEvent)
+                        .where(InboundEvent.processed_at.is_(None))
                     )
                 if pending == 0:
                     break
                 await asyncio.sleep(0.05)
             async with maker() as session:
                 stored = list((await session.scalars(select(Message.wamid))).all())
-                failures = await session.scalar(select(func.count()).select_from(InboundEvent).where(InboundEvent.attempts > 0))
+                failures = await session.scalar(
+                    select(func.count()).select_from(InboundEvent).where(InboundEvent.attempts > 0)
+                )
                 events = await session.scalar(select(func.count()).select_from(InboundEvent))
         finally:
             await engine.dispose()

@@ -79,7 +79,9 @@ async def test_rows_stored_before_a_crash_are_processed_on_start(database_url: s
     async with create_sessionmaker(engine)() as session:
         for i in range(3):
             body = as_body(text_message(f"wamid.crash{i}", "hello"))
-            session.add(InboundEvent(body_sha256=f"{i:064d}", body=body, received_at=START, attempts=0))
+            session.add(
+                InboundEvent(body_sha256=f"{i:064d}", body=body, received_at=START, attempts=0)
+            )
         await session.commit()
     await engine.dispose()
 
@@ -106,11 +108,20 @@ async def test_a_body_that_breaks_processing_does_not_block_the_others(
     async with LifespanManager(app):
         client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
         for i, text in enumerate(["one", "POISON", "three"]):
-            assert (await post_webhook(client, text_message(f"wamid.p{i}", text))).status_code == 200
+            assert (
+                await post_webhook(client, text_message(f"wamid.p{i}", text))
+            ).status_code == 200
         await processed(app)
         async with app.state.sessionmaker() as session:
-            assert set((await session.scalars(select(Message.wamid))).all()) == {"wamid.p0", "wamid.p2"}
-            poison = (await session.scalars(select(InboundEvent).where(InboundEvent.processed_at.is_(None)))).one()
+            assert set((await session.scalars(select(Message.wamid))).all()) == {
+                "wamid.p0",
+                "wamid.p2",
+            }
+            poison = (
+                await session.scalars(
+                    select(InboundEvent).where(InboundEvent.processed_at.is_(None))
+                )
+            ).one()
             # Kept, retried a bounded number of times, with the reason for an operator to read.
             assert poison.attempts == MAX_ATTEMPTS
             assert "cannot handle this body" in (poison.last_error or "")

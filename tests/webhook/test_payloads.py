@@ -51,15 +51,31 @@ def test_parse_timestamp(value, expected) -> None:
         ("text", {"body": "price?"}, "price?"),
         ("image", {"id": "1", "caption": "this one"}, "this one"),
         ("image", {"id": "1"}, None),
-        ("interactive", {"type": "button_reply", "button_reply": {"id": "b", "title": "Yes"}}, "Yes"),
-        ("interactive", {"type": "list_reply", "list_reply": {"id": "l", "title": "Red", "description": "XL"}}, "Red\nXL"),
+        (
+            "interactive",
+            {"type": "button_reply", "button_reply": {"id": "b", "title": "Yes"}},
+            "Yes",
+        ),
+        (
+            "interactive",
+            {"type": "list_reply", "list_reply": {"id": "l", "title": "Red", "description": "XL"}},
+            "Red\nXL",
+        ),
         ("interactive", {"type": "nfm_reply", "nfm_reply": {"body": "Sent"}}, "Sent"),
         ("button", {"payload": "STOP_PROMO", "text": "Stop promotions"}, "Stop promotions"),
         ("reaction", {"message_id": "w", "emoji": "👍"}, "👍"),
         ("reaction", {"message_id": "w"}, None),
         ("order", {"catalog_id": "c", "text": "for my sister"}, "for my sister"),
-        ("location", {"latitude": 1, "longitude": 2, "name": "Shop", "address": "Main St"}, "Shop\nMain St"),
-        ("edit", {"original_message_id": "w", "message": {"type": "text", "text": {"body": "new"}}}, "new"),
+        (
+            "location",
+            {"latitude": 1, "longitude": 2, "name": "Shop", "address": "Main St"},
+            "Shop\nMain St",
+        ),
+        (
+            "edit",
+            {"original_message_id": "w", "message": {"type": "text", "text": {"body": "new"}}},
+            "new",
+        ),
         ("unsupported", {"type": "poll_creation"}, None),
         ("text", "not a dict", None),
     ],
@@ -69,11 +85,15 @@ def test_extract_text(kind: str, body, text: str | None) -> None:
 
 
 def test_missing_type_is_inferred_from_the_body_key() -> None:
-    message = InboundMessage.model_validate({"id": "w", "location": {"latitude": 1, "longitude": 2}})
+    message = InboundMessage.model_validate(
+        {"id": "w", "location": {"latitude": 1, "longitude": 2}}
+    )
     assert message.kind() == "location"
     assert InboundMessage.model_validate({"id": "w"}).kind() == "unknown"
 
 
 def test_identifiers_accept_numbers_and_drop_garbage() -> None:
-    message = InboundMessage.model_validate({"id": 1, "from": 16505551234, "from_user_id": "x" * 300})
+    message = InboundMessage.model_validate(
+        {"id": 1, "from": 16505551234, "from_user_id": "x" * 300}
+    )
     assert (message.id, message.sender, message.from_user_id) == ("1", "16505551234", None)

@@ -29,9 +29,21 @@ from tests.payloads import envelope, messages_value, text_message
 @pytest.mark.parametrize(
     ("params", "status", "body"),
     [
-        ({"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1158201444"}, 200, "1158201444"),
+        (
+            {
+                "hub.mode": "subscribe",
+                "hub.verify_token": VERIFY_TOKEN,
+                "hub.challenge": "1158201444",
+            },
+            200,
+            "1158201444",
+        ),
         ({"hub.mode": "subscribe", "hub.verify_token": "wrong", "hub.challenge": "1"}, 403, None),
-        ({"hub.mode": "unsubscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1"}, 403, None),
+        (
+            {"hub.mode": "unsubscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1"},
+            403,
+            None,
+        ),
         ({"hub.mode": "subscribe", "hub.challenge": "1"}, 403, None),
         ({"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN}, 403, None),
     ],
@@ -109,7 +121,12 @@ async def test_oversized_body_without_content_length_gets_413(
 
 @pytest.mark.parametrize(
     "body",
-    [b'{"object":"whatsapp_business_account","entry":[}', b"", b"\xff\xfe not utf-8", b"{'single':'quotes'}"],
+    [
+        b'{"object":"whatsapp_business_account","entry":[}',
+        b"",
+        b"\xff\xfe not utf-8",
+        b"{'single':'quotes'}",
+    ],
     ids=["truncated", "empty", "not-utf8", "python-repr"],
 )
 async def test_malformed_json_gets_400_is_kept_and_nothing_half_stored(
@@ -125,7 +142,14 @@ async def test_malformed_json_gets_400_is_kept_and_nothing_half_stored(
 
 @pytest.mark.parametrize(
     "payload",
-    [[], {"hello": "world"}, {"object": "page", "entry": "not a list"}, {"entry": [1, "x", {"changes": [None, 3]}]}, "just a string", 42],
+    [
+        [],
+        {"hello": "world"},
+        {"object": "page", "entry": "not a list"},
+        {"entry": [1, "x", {"changes": [None, 3]}]},
+        "just a string",
+        42,
+    ],
     ids=["list", "no-entry", "entry-not-list", "junk-entries", "string", "number"],
 )
 async def test_unexpected_shape_is_stored_raw_and_acknowledged(
@@ -137,7 +161,8 @@ async def test_unexpected_shape_is_stored_raw_and_acknowledged(
     await processed(app)
     event = (await session.scalars(select(InboundEvent))).one()
     assert event.body == body
-    assert event.processed_at is not None and event.last_error is None
+    assert event.processed_at is not None
+    assert event.last_error is None
     assert await count(session, WebhookUpdate) >= 1
 
 
@@ -173,17 +198,45 @@ async def test_batch_of_entries_changes_and_messages_is_handled_whole(
     body = {
         "object": "whatsapp_business_account",
         "entry": [
-            {"id": "1", "changes": [{"field": "messages", "value": values[0]}, {"field": "messages", "value": values[1]}]},
-            {"id": "2", "changes": [{"field": "messages", "value": messages_value(
-                values[2]["messages"] + values[3]["messages"], values[2]["contacts"] + values[3]["contacts"]
-            )}]},
-            {"id": "3", "changes": [
-                {"field": "messages", "value": values[4]},
-                {"field": "user_preferences", "value": {"user_preferences": [
-                    {"wa_id": "4915112345005", "category": "marketing_messages", "value": "stop", "timestamp": 1763892000}
-                ]}},
-                {"field": "messages", "value": values[5]},
-            ]},
+            {
+                "id": "1",
+                "changes": [
+                    {"field": "messages", "value": values[0]},
+                    {"field": "messages", "value": values[1]},
+                ],
+            },
+            {
+                "id": "2",
+                "changes": [
+                    {
+                        "field": "messages",
+                        "value": messages_value(
+                            values[2]["messages"] + values[3]["messages"],
+                            values[2]["contacts"] + values[3]["contacts"],
+                        ),
+                    }
+                ],
+            },
+            {
+                "id": "3",
+                "changes": [
+                    {"field": "messages", "value": values[4]},
+                    {
+                        "field": "user_preferences",
+                        "value": {
+                            "user_preferences": [
+                                {
+                                    "wa_id": "4915112345005",
+                                    "category": "marketing_messages",
+                                    "value": "stop",
+                                    "timestamp": 1763892000,
+                                }
+                            ]
+                        },
+                    },
+                    {"field": "messages", "value": values[5]},
+                ],
+            },
         ],
     }
     assert (await post_webhook(client, body)).status_code == 200

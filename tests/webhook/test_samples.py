@@ -32,12 +32,16 @@ async def test_sample_is_acknowledged_and_stored(
     event = (await session.scalars(select(InboundEvent))).one()
     assert event.body == sample.body
     assert event.processed_at is not None, event.last_error
-    assert event.attempts == 0 and event.last_error is None
+    assert event.attempts == 0
+    assert event.last_error is None
 
     wamids, statuses, fields = expected_rows(sample.body)
     stored = set((await session.scalars(select(Message.wamid))).all())
     assert wamids <= stored
-    stored_statuses = {(r[0], r[1]) for r in await session.execute(select(MessageStatus.wamid, MessageStatus.status))}
+    stored_statuses = {
+        (r[0], r[1])
+        for r in await session.execute(select(MessageStatus.wamid, MessageStatus.status))
+    }
     assert statuses <= stored_statuses
     stored_fields = list((await session.scalars(select(WebhookUpdate.field))).all())
     for name in fields:
