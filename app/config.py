@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     # How often stored-but-unprocessed webhooks are swept up (crash recovery).
     inbox_sweep_seconds: float = Field(default=5.0, gt=0)
     log_level: str = "INFO"
+    # The operator's copy of app/tagging/rules.yaml; unset: the shipped defaults.
+    rules_file: Path | None = None
+    # How often the periodic job looks for contacts whose time-based tags fall due.
+    tag_job_seconds: float = Field(default=30.0, gt=0)
 
     @field_validator("database_url")
     @classmethod

@@ -13,6 +13,7 @@ from app.access.service import Principal
 from app.clock import Clock
 from app.db.session import get_session
 from app.errors import Forbidden, Unauthorized
+from app.tagging.service import Tagging
 
 # scope="function": the commit happens before the response is sent, not after.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
@@ -28,6 +29,14 @@ def get_clock(request: Request) -> Clock:
 
 
 ClockDep = Annotated[Clock, Depends(get_clock)]
+
+
+def get_tagging(request: Request) -> Tagging:
+    tagging: Tagging = request.app.state.tagging
+    return tagging
+
+
+TaggingDep = Annotated[Tagging, Depends(get_tagging)]
 
 
 async def current_principal(

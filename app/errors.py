@@ -39,6 +39,11 @@ class NotFound(AppError):
     code = "not_found"
 
 
+class Conflict(AppError):
+    status_code = 409
+    code = "conflict"
+
+
 class PayloadTooLarge(AppError):
     status_code = 413
     code = "payload_too_large"

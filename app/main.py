@@ -15,19 +15,29 @@ from app.config import Settings, with_local_secrets
 from app.contacts.router import router as contacts_router
 from app.db.engine import create_engine, create_sessionmaker
 from app.errors import install_handlers
+from app.tagging import ruleset
+from app.tagging.intent import default_detector
+from app.tagging.job import TagJob
+from app.tagging.router import router as tagging_router
+from app.tagging.service import Tagging
 from app.webhook.inbox import InboxProcessor, InboxWriter
 from app.webhook.router import router as webhook_router
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     clock = clock or SystemClock()
+    # A broken rules file or vocabulary stops the start-up here, with the file and key named.
+    tagging = Tagging(ruleset=ruleset.load(settings.rules_file), detector=default_detector())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(settings.database_url)
         maker = create_sessionmaker(engine)
         writer = InboxWriter(engine, clock)
-        processor = InboxProcessor(maker, clock, sweep_seconds=settings.inbox_sweep_seconds)
+        processor = InboxProcessor(
+            maker, clock, sweep_seconds=settings.inbox_sweep_seconds, tagging=tagging
+        )
+        tag_job = TagJob(maker, clock, tagging.ruleset, every_seconds=settings.tag_job_seconds)
         writer.on_commit = processor.notify
         app.state.engine = engine
         app.state.sessionmaker = maker
@@ -35,11 +45,13 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         app.state.processor = processor
         writer.start()
         processor.start()
+        tag_job.start()
         try:
             yield
         finally:
             await writer.stop()
             await processor.stop()
+            await tag_job.stop()
             await engine.dispose()
 
     app = FastAPI(
@@ -50,9 +62,11 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.clock = clock
+    app.state.tagging = tagging
     install_handlers(app)
     app.include_router(webhook_router)
     app.include_router(contacts_router)
+    app.include_router(tagging_router)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz(request: Request) -> JSONResponse:

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db.base import Base, BigId, JsonDoc, UTCDateTime
+from app.db.base import EMPTY_LIST, EMPTY_OBJECT, Base, BigId, JsonDoc, UTCDateTime
 
 
 class Contact(Base):
@@ -34,6 +45,35 @@ class Contact(Base):
     opt_out_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_inbound_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    preferences: Mapped[Any] = mapped_column(JsonDoc, default=dict, server_default=EMPTY_OBJECT)
+
+    # Tags (written only by app.tagging.service; see docs/tagging.md).
+    activity: Mapped[str | None] = mapped_column(String(32), default=None)
+    intent: Mapped[str | None] = mapped_column(String(32), default=None)
+    status: Mapped[str | None] = mapped_column(String(32), default=None, index=True)
+    lifecycle: Mapped[str | None] = mapped_column(String(32), default=None)
+    engagement: Mapped[str | None] = mapped_column(String(32), default=None)
+    spend_tier: Mapped[str | None] = mapped_column(String(32), default=None)
+    purchase_frequency: Mapped[str | None] = mapped_column(String(32), default=None)
+    interests: Mapped[Any] = mapped_column(JsonDoc, default=list, server_default=EMPTY_LIST)
+    categories: Mapped[Any] = mapped_column(JsonDoc, default=list, server_default=EMPTY_LIST)
+    windows: Mapped[Any] = mapped_column(JsonDoc, default=list, server_default=EMPTY_LIST)
+    tag_locks: Mapped[Any] = mapped_column(
+        JsonDoc, default=dict, server_default=EMPTY_OBJECT
+    )  # dimension -> ISO until | null
+
+    # Facts the tag rules read besides the tags themselves.
+    last_read_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    last_outbound_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    red_streak: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    offer_reads: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    recent_inbound: Mapped[Any] = mapped_column(JsonDoc, default=list, server_default=EMPTY_LIST)
+    recent_reads: Mapped[Any] = mapped_column(JsonDoc, default=list, server_default=EMPTY_LIST)
+    asked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    clicked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # When a time rule may next change a tag; the periodic job picks contacts by it.
+    tags_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None, index=True)
 
 
 class Message(Base):
@@ -82,3 +122,20 @@ class MessageStatus(Base):
 
     # Meta's dedupe key for statuses is the message id together with the state.
     __table_args__ = (UniqueConstraint("wamid", "status"),)
+
+
+class Purchase(Base):
+    """An order, recorded once per order_id; feeds spend, frequency, lifecycle and conversion."""
+
+    __tablename__ = "purchase"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contact.id", ondelete="CASCADE"), index=True
+    )
+    order_id: Mapped[str] = mapped_column(String(128), unique=True)
+    amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    currency: Mapped[str] = mapped_column(String(3))
+    items: Mapped[Any] = mapped_column(JsonDoc, default=list, server_default=EMPTY_LIST)
+    purchased_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)

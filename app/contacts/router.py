@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.contacts import service
 from app.contacts.models import Contact
-from app.contacts.schemas import ContactRead, MessagePage, MessageRead, StatusRead, TagsRead
-from app.deps import AgentDep, SessionDep
+from app.contacts.schemas import (
+    ContactRead,
+    MessagePage,
+    MessageRead,
+    PurchaseCreate,
+    PurchaseRead,
+    StatusRead,
+    TagsRead,
+)
+from app.deps import AgentDep, ClockDep, SessionDep, TaggingDep
+from app.tagging import service as tagging_service
+from app.tagging.service import Tagging
 
 router = APIRouter(prefix="/contacts", tags=["contacts"])
 
@@ -23,7 +35,11 @@ IdentifierPath = Annotated[
 ]
 
 
-def to_read(contact: Contact) -> ContactRead:
+async def to_read(
+    session: AsyncSession, contact: Contact, *, now: datetime, tagging: Tagging
+) -> ContactRead:
+    purchases = await tagging_service.purchases_of(session, contact) if contact.spend_tier else []
+    tags = tagging_service.view(contact, purchases, now=now, ruleset=tagging.ruleset)
     return ContactRead(
         wa_id=contact.wa_id,
         user_id=contact.user_id,
@@ -37,13 +53,39 @@ def to_read(contact: Contact) -> ContactRead:
         opted_out=contact.opted_out,
         first_seen_at=contact.first_seen_at,
         last_inbound_at=contact.last_inbound_at,
-        tags=TagsRead(source=contact.source),
+        tags=TagsRead(
+            activity=tags.activity,
+            intent=tags.intent,
+            status=tags.status,
+            lifecycle=tags.lifecycle,
+            engagement=tags.engagement,
+            source=contact.source,
+            spend_tier=tags.spend_tier,
+            purchase_frequency=tags.purchase_frequency,
+            interests=sorted(tags.interests),
+            categories=sorted(tags.categories),
+            windows=sorted(tags.windows),
+        ),
+        locked={
+            k: (datetime.fromisoformat(v) if v else None)
+            for k, v in (contact.tag_locks or {}).items()
+        },
+        preferences=contact.preferences or {},
     )
 
 
 @router.get("/{identifier}", response_model=ContactRead)
-async def read_contact(identifier: IdentifierPath, session: SessionDep, _: AgentDep) -> ContactRead:
-    return to_read(await service.get(session, identifier))
+async def read_contact(
+    identifier: IdentifierPath,
+    session: SessionDep,
+    _: AgentDep,
+    clock: ClockDep,
+    tagging: TaggingDep,
+) -> ContactRead:
+    """The contact with its tags as of now (time rules applied) and preferences."""
+    return await to_read(
+        session, await service.get(session, identifier), now=clock.now(), tagging=tagging
+    )
 
 
 @router.get("/{identifier}/messages", response_model=MessagePage)
@@ -74,3 +116,35 @@ async def read_messages(
     ]
     next_before = min(m.id for m, _ in rows) if len(rows) == limit else None
     return MessagePage(items=items, next_before=next_before)
+
+
+@router.post(
+    "/{identifier}/purchases",
+    response_model=PurchaseRead,
+    status_code=201,
+    responses={200: {"description": "This order_id was recorded before; nothing changed."}},
+)
+async def record_purchase(
+    identifier: IdentifierPath,
+    body: PurchaseCreate,
+    response: Response,
+    session: SessionDep,
+    _: AgentDep,
+    clock: ClockDep,
+    tagging: TaggingDep,
+) -> PurchaseRead:
+    """Record an order: feeds spend tier, purchase frequency, lifecycle and conversion."""
+    contact = await service.get(session, identifier)
+    row, created = await service.record_purchase(
+        session, contact, body, now=clock.now(), tagging=tagging
+    )
+    if not created:
+        response.status_code = 200
+    return PurchaseRead(
+        order_id=row.order_id,
+        amount=row.amount,
+        currency=row.currency,
+        items=row.items,
+        purchased_at=row.purchased_at,
+        created=created,
+    )

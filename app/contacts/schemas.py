@@ -3,12 +3,33 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 
 class TagsRead(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "activity": "high",
+                    "intent": "high",
+                    "status": "red",
+                    "lifecycle": "high_potential",
+                    "engagement": None,
+                    "source": "ctwa_ad",
+                    "spend_tier": None,
+                    "purchase_frequency": None,
+                    "interests": ["discount_sensitive"],
+                    "categories": ["3c", "high_capacity"],
+                    "windows": [],
+                }
+            ]
+        }
+    )
+
     activity: str | None = None
     intent: str | None = None
     status: str | None = None
@@ -19,6 +40,9 @@ class TagsRead(BaseModel):
     purchase_frequency: str | None = None
     interests: list[str] = Field(default_factory=list)
     categories: list[str] = Field(default_factory=list)
+    windows: list[str] = Field(
+        default_factory=list, description="learned reading slots, e.g. active_wed_evening"
+    )
 
 
 class ContactRead(BaseModel):
@@ -35,6 +59,9 @@ class ContactRead(BaseModel):
     first_seen_at: datetime
     last_inbound_at: datetime | None
     tags: TagsRead
+    locked: dict[str, datetime | None] = Field(
+        default_factory=dict, description="hand-set dimensions: until when (null: until unlocked)"
+    )
     preferences: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -59,3 +86,42 @@ class MessageRead(BaseModel):
 class MessagePage(BaseModel):
     items: list[MessageRead]
     next_before: int | None = Field(description="pass as `before` for the next (older) page")
+
+
+class PurchaseItem(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    sku: str = Field(min_length=1, max_length=128)
+    category: str | None = Field(default=None, max_length=64)
+    quantity: int = Field(default=1, ge=1)
+
+
+class PurchaseCreate(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "order_id": "SO-10042",
+                    "amount": "129.90",
+                    "currency": "EUR",
+                    "items": [{"sku": "PB-20000", "category": "3c"}],
+                    "purchased_at": "2026-11-23T09:30:00Z",
+                }
+            ]
+        }
+    )
+
+    order_id: str = Field(min_length=1, max_length=128, description="makes the call idempotent")
+    amount: Decimal = Field(ge=0, max_digits=14, decimal_places=2)
+    currency: str = Field(pattern="^[A-Za-z]{3}$", description="ISO 4217")
+    items: list[PurchaseItem] = Field(default_factory=list)
+    purchased_at: AwareDatetime
+
+
+class PurchaseRead(BaseModel):
+    order_id: str
+    amount: Decimal
+    currency: str
+    items: list[dict[str, Any]]
+    purchased_at: datetime
+    created: bool = Field(description="false when this order_id was recorded before")

@@ -9,10 +9,14 @@ from datetime import datetime
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.contacts.models import Contact, Message, MessageStatus
+from app.contacts.models import Contact, Message, MessageStatus, Purchase
 from app.contacts.phone import facts_for
+from app.contacts.schemas import PurchaseCreate
 from app.db.upsert import insert_ignore
-from app.errors import NotFound
+from app.errors import Conflict, NotFound
+from app.tagging import rules
+from app.tagging import service as tagging_service
+from app.tagging.service import Tagging
 
 log = logging.getLogger(__name__)
 
@@ -167,3 +171,42 @@ def _apply_number_facts(contact: Contact, *, override: bool = False) -> None:
         contact.country = facts.country
     if override or contact.timezone is None:
         contact.timezone = facts.timezone
+
+
+async def record_purchase(
+    session: AsyncSession,
+    contact: Contact,
+    order: PurchaseCreate,
+    *,
+    now: datetime,
+    tagging: Tagging,
+) -> tuple[Purchase, bool]:
+    """Idempotent by order_id: a repeat returns the stored order and changes nothing."""
+    existing = (
+        await session.scalars(select(Purchase).where(Purchase.order_id == order.order_id))
+    ).first()
+    if existing is not None:
+        if existing.contact_id != contact.id:
+            raise Conflict(f"order {order.order_id!r} belongs to another contact")
+        return existing, False
+    categories = frozenset(i.category for i in order.items if i.category)
+    # Evaluated before the row is added: the event itself brings the purchase into the facts.
+    await tagging_service.evaluate(
+        session,
+        contact,
+        now=now,
+        ruleset=tagging.ruleset,
+        event=rules.Purchased(order.order_id, order.purchased_at, float(order.amount), categories),
+    )
+    row = Purchase(
+        contact_id=contact.id,
+        order_id=order.order_id,
+        amount=order.amount,
+        currency=order.currency.upper(),
+        items=[i.model_dump(mode="json") for i in order.items],
+        purchased_at=order.purchased_at,
+        recorded_at=now,
+    )
+    session.add(row)
+    await session.flush()
+    return row, True

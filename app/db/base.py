@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, TypeDecorator
+from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, TypeDecorator, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
@@ -22,6 +22,9 @@ NAMING_CONVENTION = {
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 # JSONB on PostgreSQL (indexable, compact), JSON text on SQLite.
 JsonDoc = JSON().with_variant(JSONB(), "postgresql")
+# Server defaults for JSON columns added to tables that already hold rows.
+EMPTY_LIST = text("'[]'")
+EMPTY_OBJECT = text("'{}'")
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from app.clock import Clock
 from app.db.upsert import insert_ignore
 from app.errors import is_database_outage
+from app.tagging.service import Tagging
 from app.webhook import service
 from app.webhook.models import InboundEvent
 
@@ -139,12 +140,14 @@ class InboxProcessor:
         *,
         sweep_seconds: float = 5.0,
         batch_size: int = 100,
+        tagging: Tagging | None = None,
         after_commit: Callable[[service.Outcome], Awaitable[None]] | None = None,
     ) -> None:
         self._maker = maker
         self._clock = clock
         self._sweep_seconds = sweep_seconds
         self._batch_size = batch_size
+        self._tagging = tagging
         self._after_commit = after_commit
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
@@ -226,7 +229,9 @@ class InboxProcessor:
             try:
                 for event in events:
                     outcomes.append(
-                        await service.process_event(session, event, now=self._clock.now())
+                        await service.process_event(
+                            session, event, now=self._clock.now(), tagging=self._tagging
+                        )
                     )
                 await session.commit()
             except Exception as exc:
@@ -255,7 +260,9 @@ class InboxProcessor:
                     continue
                 try:
                     outcomes.append(
-                        await service.process_event(session, event, now=self._clock.now())
+                        await service.process_event(
+                            session, event, now=self._clock.now(), tagging=self._tagging
+                        )
                     )
                     await session.commit()
                     continue

@@ -13,12 +13,14 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.contacts import service as contacts
 from app.contacts.models import Contact, Message, MessageStatus
 from app.db.upsert import insert_ignore
+from app.tagging import service as tagging_service
+from app.tagging.service import Tagging
 from app.webhook.models import InboundEvent, WebhookUpdate
 from app.whatsapp.payloads import (
     ChangeValue,
@@ -45,10 +47,15 @@ class Outcome:
     statuses: int = 0
     updates: int = 0
     new_messages: list[int] = field(default_factory=list)
+    # Context for tagging the new messages and reads as they are stored.
+    now: datetime | None = None
+    tagging: Tagging | None = None
 
 
-async def process_event(session: AsyncSession, event: InboundEvent, *, now: datetime) -> Outcome:
-    outcome = Outcome()
+async def process_event(
+    session: AsyncSession, event: InboundEvent, *, now: datetime, tagging: Tagging | None = None
+) -> Outcome:
+    outcome = Outcome(now=now, tagging=tagging)
     doc = json.loads(event.body)
     entries = doc.get("entry") if isinstance(doc, dict) else None
     if not isinstance(entries, list):
@@ -177,6 +184,17 @@ async def _message(
     if kind == "system" and isinstance(body, dict):
         await _system(session, contact, body)
     await session.flush()
+    if outcome.tagging is not None and outcome.now is not None and kind != "system":
+        await tagging_service.on_inbound(
+            session,
+            contact,
+            message_id=message_id,
+            kind=kind,
+            text=extract_text(kind, body),
+            at=sent_at,
+            now=outcome.now,
+            tagging=outcome.tagging,
+        )
 
 
 async def _system(session: AsyncSession, contact: Contact, body: dict[str, Any]) -> None:
@@ -223,6 +241,17 @@ async def _status(
     outcome.statuses += 1
     if inserted is None:
         return
+    if state == "read" and outcome.tagging is not None and outcome.now is not None:
+        contact = await _recipient(session, wamid, status)
+        if contact is not None:
+            await tagging_service.on_read(
+                session,
+                contact,
+                wamid=wamid,
+                at=status_at,
+                now=outcome.now,
+                ruleset=outcome.tagging.ruleset,
+            )
     rank = STATUS_RANK.get(state, 0)
     if rank:
         lower = [s for s, r in STATUS_RANK.items() if r < rank]
@@ -255,6 +284,23 @@ async def _user_preferences(
             contact.opted_out = choice == "stop"
             contact.opt_out_changed_at = when
     await session.flush()
+
+
+async def _recipient(session: AsyncSession, wamid: str, status: StatusUpdate) -> Contact | None:
+    """Who read our message: the contact we sent it to, else whoever the status names."""
+    contact_id = (
+        await session.scalars(
+            select(Message.contact_id).where(Message.wamid == wamid, Message.direction == "out")
+        )
+    ).first()
+    if contact_id is not None:
+        return await session.get(Contact, contact_id)
+    for identifier in (status.recipient_user_id, status.recipient_id):
+        if identifier:
+            found = await contacts.find(session, identifier)
+            if found is not None:
+                return found
+    return None
 
 
 def _sender(msg: InboundMessage, refs: list[ContactRef]) -> contacts.Identity:

@@ -98,10 +98,10 @@ async def test_a_body_that_breaks_processing_does_not_block_the_others(
 ) -> None:
     real = service.process_event
 
-    async def flaky(session, event, *, now):
+    async def flaky(session, event, **kwargs):
         if b"POISON" in event.body:
             raise ValueError("cannot handle this body")
-        return await real(session, event, now=now)
+        return await real(session, event, **kwargs)
 
     monkeypatch.setattr(service, "process_event", flaky)
     app = create_app(make_settings(database_url), clock=ManualClock(START))

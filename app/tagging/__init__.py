@@ -1,0 +1,1 @@
+"""Tagging: turning inbound messages into contact tags (intent, interests, categories, opt-out)."""

@@ -1,0 +1,690 @@
+"""Multilingual intent detection: message text → Signals (intent, interests, categories, opt-out).
+
+Pure: the vocabulary (the YAML files next to this module) is read once when a Detector is built;
+detect() does no I/O and depends only on its arguments.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import ahocorasick
+import yaml
+
+LANGUAGES: Final = ("en", "de", "es", "pt", "fr", "id", "hi", "ar", "zh", "vi")
+INTENT_LEVELS: Final = ("high", "medium", "potential", "none")
+INTERESTS: Final = (
+    "discount_sensitive",
+    "novelty_seeking",
+    "function_oriented",
+    "content_learner",
+    "brand_loyal",
+)
+VOCABULARY_DIR: Final = Path(__file__).with_name("vocabulary")
+NEGATION_WINDOW_WORDS: Final = 3
+NEGATION_WINDOW_CJK_CHARS: Final = 4
+# A negation window of three words holds only a few phrases; this bounds the search on long texts.
+_NEGATION_HIT_REACH: Final = 8
+
+# An interest is itself a question: asking for a discount is a price question, the others ask
+# about the product. Brand loyalty is a statement, so it implies no level.
+_IMPLIED_LEVEL: Final = {
+    "discount_sensitive": "high",
+    "novelty_seeking": "medium",
+    "function_oriented": "medium",
+    "content_learner": "medium",
+}
+_RANK: Final = {"potential": 1, "medium": 2, "high": 3}
+_CLAUSE_BREAKS: Final = frozenset(",.;:!?")
+
+# Entry kinds. Only wants and requests can be negated: "is it not in stock?" is still a stock
+# question, but "no discount needed" is not a discount request.
+_LEVEL, _REFUSAL, _INTEREST, _COMPARISON = "level", "refusal", "interest", "comparison"
+_OPT_OUT, _OPT_OUT_KW, _OPT_IN, _OPT_IN_KW = "opt_out", "opt_out_kw", "opt_in", "opt_in_kw"
+_CATEGORY, _FILLER, _NEG_BEFORE, _NEG_AFTER = "category", "filler", "neg_before", "neg_after"
+_IGNORE, _MARKER = "ignore", "marker"
+_NEGATABLE: Final = frozenset({_INTEREST, _COMPARISON, _OPT_OUT, _OPT_OUT_KW, _OPT_IN, _OPT_IN_KW})
+_NEGATOR_KINDS: Final = frozenset({_NEG_BEFORE, _NEG_AFTER})
+_SIGNAL_OF_KIND: Final = {
+    _LEVEL: "intent",
+    _REFUSAL: "intent",
+    _OPT_OUT_KW: "opt_out",
+    _OPT_IN_KW: "opt_in",
+}
+
+
+class VocabularyError(ValueError):
+    """A vocabulary file is malformed; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class Match:
+    signal: str  # intent | interest | category | parameter | comparison | opt_out | opt_in
+    value: str  # e.g. "high", "discount_sensitive", "3c", "high_capacity", "true"
+    phrase: str  # the vocabulary phrase as written (for parameters: the matched text)
+    language: str  # the vocabulary's language, "und" for language-independent entries
+
+
+@dataclass(frozen=True)
+class Signals:
+    intent: str | None
+    interests: frozenset[str]
+    categories: frozenset[str]
+    parameters: frozenset[str]
+    comparison: bool
+    opt_out: bool
+    opt_in: bool
+    language: str | None
+    evidence: tuple[Match, ...]
+
+
+# --- normalisation -------------------------------------------------------------------------
+
+# Customers type either script; matching happens in simplified characters.
+_TRADITIONAL = (
+    "這個們來說點貨價錢優買賣運費郵號單訂換還讓麼樣會寶電話視頻對後為與從時間問題實長東過顏碼"
+    "熱線網購務聯係擇愛謝親萬蘋華應該現級專業評論遞達區裝備條數據護膚髮顧歡讀學習銷輕舊滿減"
+    "贈禮領搶團聲藍紅綠黃傳輸連鍵顯頭鏡錶鐘襪褲麗妝關閉絕煩擾騷復約閱發別開車機續嗎嘛無沒"
+    "見張當幫給誰於幾隻攝適戲試質兩籃壞壓壽彈變邊厲廠攜帶產讚請貴嬰兒設書種體殼廣燈鍋壺轉"
+    "帳庫補預門處臉紙員訊較選錯經裡闆圖測參規講趨勢養殺劃筆記腦鞋襯裙擴聽響"
+)
+_SIMPLIFIED = (
+    "这个们来说点货价钱优买卖运费邮号单订换还让么样会宝电话视频对后为与从时间问题实长东过颜码"
+    "热线网购务联系择爱谢亲万苹华应该现级专业评论递达区装备条数据护肤发顾欢读学习销轻旧满减"
+    "赠礼领抢团声蓝红绿黄传输连键显头镜表钟袜裤丽妆关闭绝烦扰骚复约阅发别开车机续吗嘛无没"
+    "见张当帮给谁于几只摄适戏试质两篮坏压寿弹变边厉厂携带产赞请贵婴儿设书种体壳广灯锅壶转"
+    "账库补预门处脸纸员讯较选错经里板图测参规讲趋势养杀划笔记脑鞋衬裙扩听响"
+)
+
+
+def _build_table() -> dict[int, str | None]:
+    table: dict[int, str | None] = {}
+    for cp in (*range(0x20), *range(0x7F, 0xA0)):
+        table[cp] = " "
+    for cp in (0x0A, 0x0D, 0x85, 0x2028, 0x2029):  # a line break ends a clause
+        table[cp] = " . "
+    invisible = (0xAD, 0x61C, 0x180E, 0xFEFF, 0xFE0E, 0xFE0F, *range(0x200B, 0x2010))
+    for cp in (*invisible, *range(0x202A, 0x202F), *range(0x2060, 0x2070)):
+        table[cp] = None
+    for cp in range(0x1F3FB, 0x1F400):  # skin tones: 👍🏽 is 👍
+        table[cp] = None
+    for ch in "’‘`´ʼ":  # one apostrophe, so that contractions fold alike
+        table[ord(ch)] = "'"
+    for ch in "-‐‑–—_":  # "sèche-cheveux" ≡ "seche cheveux"
+        table[ord(ch)] = " "
+    for cp in range(0x300, 0x370):
+        table[cp] = None
+    for cp in (*range(0xC0, 0x250), *range(0x1E00, 0x1F00)):
+        decomposed = unicodedata.normalize("NFD", chr(cp))
+        if len(decomposed) > 1 and decomposed[0].isascii():
+            table[cp] = decomposed[0].lower()
+    table.update(
+        {ord(k): v for k, v in {"đ": "d", "ø": "o", "ł": "l", "æ": "ae", "œ": "oe"}.items()}
+    )
+    table.update(
+        {ord(k): v for k, v in {"ı": "i", "ß": "ss", "。": ".", "、": ",", "।": "."}.items()}
+    )
+    # Arabic: hamza carriers, alif maqsura and ta marbuta are written interchangeably in chat.
+    for src, dst in {"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه", "ؤ": "و"}.items():
+        table[ord(src)] = dst
+    for src, dst in {"ئ": "ي", "ی": "ي", "ک": "ك", "،": ",", "؟": "?", "؛": ";"}.items():
+        table[ord(src)] = dst
+    for cp in (0x640, *range(0x64B, 0x660), 0x670):  # tatweel and harakat
+        table[cp] = None
+    for base in (0x660, 0x6F0, 0x966):  # Arabic-Indic, Persian and Devanagari digits
+        for i in range(10):
+            table[base + i] = str(i)
+    table[0x93C] = None  # nukta: ज़ and ज are typed interchangeably
+    table[0x901] = "\u0902"  # chandrabindu → anusvara: हूँ ≡ हूं
+    for trad, simp in zip(_TRADITIONAL, _SIMPLIFIED, strict=True):
+        if trad != simp:
+            table[ord(trad)] = simp
+    return table
+
+
+_TABLE: Final = _build_table()
+_ASCII_TABLE: Final = {cp: v for cp, v in _TABLE.items() if cp < 0x80}
+# "don't" ≡ "dont", "I'll" ≡ "ill", "what's" ≡ "whats"; other apostrophes separate words, as in
+# the French elisions "j'achète", "m'envoyer".
+_CONTRACTION: Final = re.compile(r"(?<=[a-z])'(?=(?:t|s|ll|re|ve|m|d)\b)")
+_ELONGATION: Final = re.compile(r"([a-z\u0621-\u064a])\1\1+")
+_DOUBLE: Final = re.compile(r"([a-z])\1")
+_SCRIPTS: Final = re.compile(
+    r"(?P<hi>[\u0900-\u097f])|(?P<ar>[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufefc])"
+    r"|(?P<zh>[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff])|(?P<vi>[ăđơư\u1ea0-\u1ef9])"
+)
+_LETTERS: Final = re.compile(r"(?P<es>[ñ¿¡])|(?P<pt>[ãõ])|(?P<de>[äöü])|(?P<fr>[œèëïîûù])")
+
+
+def _normalise(text: str) -> tuple[str, str | None, str | None]:
+    """Return (normalised text, language by script, language by a telling letter)."""
+    script = letter = None
+    if text.isascii():
+        folded = text.lower()
+        if not folded.isprintable() or "-" in folded or "_" in folded or "`" in folded:
+            folded = folded.translate(_ASCII_TABLE)
+    else:
+        folded = unicodedata.normalize("NFKC", text).casefold()
+        found = _SCRIPTS.search(folded)
+        if found is not None:
+            script = found.lastgroup
+        else:
+            found = _LETTERS.search(folded)
+            letter = found.lastgroup if found is not None else None
+        folded = folded.translate(_TABLE)
+    if "'" in folded:
+        folded = _CONTRACTION.sub("", folded).replace("'", " ")
+    # A letter typed three or more times is one letter: "pleeease" ≡ "please", "priiice" ≡ "price".
+    folded = _ELONGATION.sub(r"\1", folded)
+    return " ".join(folded.split()), script, letter
+
+
+def normalise(text: str) -> str:
+    """The form both messages and vocabulary phrases are matched in."""
+    return _normalise(text)[0]
+
+
+def _shortened(key: str) -> str | None:
+    """The phrase with its double letters single, as an elongated message normalises to it.
+
+    "goooood" normalises to "god", so "good" must also be found as "god". A word that would
+    shrink below three letters ("off" → "of", "see" → "se") is not worth the false matches.
+    """
+    single = _DOUBLE.sub(r"\1", key)
+    if single == key:
+        return None
+    changed = [s for k, s in zip(key.split(), single.split(), strict=True) if k != s]
+    return single if all(len(word) >= 3 for word in changed) else None
+
+
+def _is_cjk(ch: str) -> bool:
+    return "\u2e80" <= ch <= "\ua4cf" or "\uac00" <= ch <= "\ud7af" or "\uf900" <= ch <= "\ufaff"
+
+
+def _is_word(ch: str) -> bool:
+    """Whether ch continues a word; CJK has no word boundaries, Devanagari marks continue one."""
+    if ch.isalnum():
+        return not _is_cjk(ch)
+    return "\u0900" <= ch <= "\u097f"
+
+
+def _is_arabic(ch: str) -> bool:
+    return "\u0621" <= ch <= "\u064a"
+
+
+# Arabic attaches conjunctions, prepositions, the article and pronouns to the word itself.
+_AR_PREFIXES: Final = frozenset(
+    [
+        "و",
+        "ف",
+        "ب",
+        "ل",
+        "ك",
+        "س",
+        "ال",
+        "وال",
+        "بال",
+        "فال",
+        "كال",
+        "لل",
+        "ولل",
+        "وب",
+        "ول",
+        "وس",
+        "فب",
+        "فل",
+        "فس",
+    ]
+)
+_AR_SUFFIXES: Final = frozenset(
+    ["ه", "ها", "هم", "هن", "هما", "ك", "كم", "كن", "كما", "ي", "ني", "نا", "ين", "ون", "ات", "ا"]
+)
+
+
+def _arabic_prefix_ok(text: str, start: int) -> bool:
+    i = start
+    while i > 0 and _is_word(text[i - 1]) and start - i < 3:
+        i -= 1
+    return not (i > 0 and _is_word(text[i - 1])) and text[i:start] in _AR_PREFIXES
+
+
+def _arabic_suffix_ok(text: str, stop: int) -> bool:
+    j, n = stop, len(text)
+    while j < n and _is_word(text[j]) and j - stop < 3:
+        j += 1
+    return not (j < n and _is_word(text[j])) and text[stop:j] in _AR_SUFFIXES
+
+
+# --- vocabulary ----------------------------------------------------------------------------
+
+
+class _Entry:
+    """One vocabulary phrase with what it signals; immutable after load."""
+
+    __slots__ = ("clitics", "kind", "language", "match", "open_left", "open_right", "value")
+
+    def __init__(self, kind: str, value: str, phrase: str, language: str, key: str) -> None:
+        self.kind = kind
+        self.value = value
+        self.language = language
+        self.open_left = phrase.startswith("*")
+        self.open_right = phrase.endswith("*")
+        self.clitics = _is_arabic(key[0]) and kind not in (_NEG_BEFORE, _NEG_AFTER, _FILLER)
+        shown = "none" if kind == _REFUSAL else value
+        self.match = Match(_SIGNAL_OF_KIND.get(kind, kind), shown, phrase.strip("*"), language)
+
+
+@dataclass(frozen=True)
+class _Parameter:
+    tag: str
+    category: str | None
+    pattern: re.Pattern[str]
+    minimum: float
+
+
+_LANGUAGE_KEYS: Final = {
+    "language",
+    "intent",
+    "interests",
+    "comparison",
+    "opt_out",
+    "opt_in",
+    "filler",
+    "negators",
+    "ignore",
+    "markers",
+}
+
+
+def _phrases(value: Any, where: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise VocabularyError(f"{where}: expected a list of phrases")
+    for phrase in value:
+        if not isinstance(phrase, str):
+            # YAML reads a bare no, yes, on or off as a boolean.
+            raise VocabularyError(f"{where}: {phrase!r} is not text; quote it")
+        if not phrase.strip("* "):
+            raise VocabularyError(f"{where}: empty phrase")
+    return [p.strip() for p in value]
+
+
+def _section(data: Mapping[str, Any], key: str, allowed: tuple[str, ...], where: str) -> Any:
+    value = data.get(key) or {}
+    if not isinstance(value, dict) or not set(value) <= set(allowed):
+        raise VocabularyError(f"{where}: '{key}' takes the keys {', '.join(allowed)}")
+    return value
+
+
+class _Builder:
+    def __init__(self) -> None:
+        self.entries: dict[str, list[_Entry]] = {}
+        self.variants: dict[str, list[_Entry]] = {}
+        self.parameters: list[_Parameter] = []
+
+    def add(self, phrases: list[str], kind: str, value: str, language: str, where: str) -> None:
+        for phrase in phrases:
+            key = normalise(phrase.strip("*"))
+            if not key:
+                raise VocabularyError(f"{where}: '{phrase}' is empty once normalised")
+            entry = _Entry(kind, value, phrase, language, key)
+            self.entries.setdefault(key, []).append(entry)
+            variant = _shortened(key)
+            if variant is not None:
+                self.variants.setdefault(variant, []).append(entry)
+
+    def build(self) -> dict[str, list[_Entry]]:
+        """All spellings; a shortened one only where no phrase is spelt that way ("aku")."""
+        unclaimed = {k: v for k, v in self.variants.items() if k not in self.entries}
+        return {**self.entries, **unclaimed}
+
+    def add_language(self, data: Mapping[str, Any], name: str) -> None:
+        unknown = set(data) - _LANGUAGE_KEYS
+        if unknown:
+            raise VocabularyError(f"{name}: unknown keys {sorted(unknown)}")
+        lang = data.get("language")
+        if not isinstance(lang, str) or not lang:
+            raise VocabularyError(f"{name}: 'language' (a language code or 'und') is required")
+        for level, phrases in _section(data, "intent", INTENT_LEVELS, name).items():
+            kind = _REFUSAL if level == "none" else _LEVEL
+            self.add(_phrases(phrases, f"{name} intent.{level}"), kind, level, lang, name)
+        for interest, phrases in _section(data, "interests", INTERESTS, name).items():
+            self.add(_phrases(phrases, f"{name} interests"), _INTEREST, interest, lang, name)
+        for key, kinds in (("opt_out", (_OPT_OUT, _OPT_OUT_KW)), ("opt_in", (_OPT_IN, _OPT_IN_KW))):
+            section = _section(data, key, ("phrases", "keywords"), name)
+            for sub, kind in zip(("phrases", "keywords"), kinds, strict=True):
+                self.add(
+                    _phrases(section.get(sub), f"{name} {key}.{sub}"), kind, "true", lang, name
+                )
+        negators = _section(data, "negators", ("before", "after"), name)
+        for sub, kind in (("before", _NEG_BEFORE), ("after", _NEG_AFTER)):
+            self.add(_phrases(negators.get(sub), f"{name} negators.{sub}"), kind, "", lang, name)
+        for key, kind in (
+            ("comparison", _COMPARISON),
+            ("filler", _FILLER),
+            ("ignore", _IGNORE),
+            ("markers", _MARKER),
+        ):
+            value = "true" if kind == _COMPARISON else ""
+            self.add(_phrases(data.get(key), f"{name} {key}"), kind, value, lang, name)
+
+    def add_catalogue(self, data: Mapping[str, Any], name: str) -> None:
+        categories = data.get("categories") or {}
+        if not isinstance(categories, dict):
+            raise VocabularyError(f"{name}: 'categories' maps a category to phrases by language")
+        for category, by_language in categories.items():
+            if not isinstance(by_language, dict):
+                raise VocabularyError(f"{name}: category '{category}' maps languages to phrases")
+            for lang, phrases in by_language.items():
+                where = f"{name} {category}.{lang}"
+                self.add(_phrases(phrases, where), _CATEGORY, str(category), str(lang), name)
+        for i, item in enumerate(data.get("parameters") or []):
+            try:
+                category = item.get("category")
+                self.parameters.append(
+                    _Parameter(
+                        tag=str(item["tag"]),
+                        category=None if category is None else str(category),
+                        pattern=re.compile(item["pattern"]),
+                        minimum=float(item.get("min", 0)),
+                    )
+                )
+            except (AttributeError, KeyError, TypeError, ValueError, re.error) as exc:
+                raise VocabularyError(f"{name}: parameter #{i + 1}: {exc}") from exc
+
+
+_GROUPED_NUMBER: Final = re.compile(r"\d{1,3}(?:[.,]\d{3})+")
+
+
+def _number(text: str) -> float:
+    if _GROUPED_NUMBER.fullmatch(text):  # 20.000 / 20,000
+        return float(text.replace(".", "").replace(",", ""))
+    try:
+        return float(text.replace(",", "."))
+    except ValueError:
+        return 0.0
+
+
+# --- detection -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Hit:
+    """One vocabulary phrase found in the normalised text."""
+
+    start: int
+    stop: int
+    cjk: bool
+    kinds: frozenset[str]
+    entries: tuple[_Entry, ...]
+    languages: frozenset[str]
+
+
+_DIGIT: Final = re.compile(r"\d")
+
+
+def _in_scope(text: str, start: int, stop: int, cjk: bool) -> bool:
+    """Whether a negator at one end of text[start:stop] reaches the phrase at the other."""
+    gap = text[start:stop]
+    if any(ch in _CLAUSE_BREAKS for ch in gap):
+        return False
+    if cjk:
+        return len(gap.replace(" ", "")) <= NEGATION_WINDOW_CJK_CHARS
+    return len(gap.split()) <= NEGATION_WINDOW_WORDS
+
+
+def _negatable_by(hit: _Hit, languages: frozenset[str]) -> bool:
+    if hit.kinds.isdisjoint(_NEGATABLE):
+        return False
+    return "und" in languages or any(
+        e.language in languages for e in hit.entries if e.kind in _NEGATABLE
+    )
+
+
+def _negations(text: str, hits: list[_Hit]) -> tuple[set[int], set[int]]:
+    """Indexes of the cancelled phrases, and of the negators that cancelled them.
+
+    A negator cancels the nearest negatable phrase of its own language within its window: in
+    "don't stop sending the deals" it takes "stop sending" and leaves "deals", and the Spanish
+    "no" of "no tienen descuento?" is not the English "no" of "no discount needed". Once a
+    phrase is reached, every language's reading of it goes ("promo" is in several files).
+    """
+    negated: set[int] = set()
+    used: set[int] = set()
+    for j, negator in enumerate(hits):
+        if negator.kinds.isdisjoint(_NEGATOR_KINDS):
+            continue
+        for direction in (_NEG_BEFORE, _NEG_AFTER):
+            if direction not in negator.kinds:
+                continue
+            languages = frozenset(e.language for e in negator.entries if e.kind == direction)
+            if direction == _NEG_BEFORE:
+                candidates = range(j + 1, min(len(hits), j + 1 + _NEGATION_HIT_REACH))
+            else:
+                candidates = range(j - 1, max(-1, j - 1 - _NEGATION_HIT_REACH), -1)
+            for i in candidates:
+                hit = hits[i]
+                if direction == _NEG_BEFORE:
+                    gap_start, gap_stop = negator.stop, hit.start
+                else:
+                    gap_start, gap_stop = hit.stop, negator.start
+                if gap_start > gap_stop:
+                    continue  # overlaps the negator
+                if not _in_scope(text, gap_start, gap_stop, hit.cjk or negator.cjk):
+                    break
+                if _negatable_by(hit, languages):
+                    negated.add(i)
+                    used.add(j)
+                    break
+    return negated, used
+
+
+def _only(text: str, hits: list[_Hit], kinds: frozenset[str]) -> bool:
+    """Whether the words of text are all covered by hits of the given kinds."""
+    rest, pos = [], 0
+    for hit in hits:
+        if not hit.kinds.isdisjoint(kinds):
+            rest.append(text[pos : hit.start])
+            pos = hit.stop
+    rest.append(text[pos:])
+    # CJK characters count as words here: "停" alone stops, "充满了也不停" does not.
+    return not any(ch.isalnum() or _is_word(ch) for ch in "".join(rest))
+
+
+class Detector:
+    """Compiled vocabulary: one Aho-Corasick automaton over every phrase of every language."""
+
+    def __init__(self, entries: Mapping[str, list[_Entry]], parameters: list[_Parameter]) -> None:
+        self._automaton = ahocorasick.Automaton()
+        for key, group in entries.items():
+            kinds = frozenset(e.kind for e in group)
+            languages = frozenset(e.language for e in group)
+            cjk = any(_is_cjk(ch) for ch in key)
+            value = (len(key), _is_word(key[0]), _is_word(key[-1]), cjk, kinds, tuple(group))
+            self._automaton.add_word(key, (*value, languages))
+        self._empty = not entries
+        if entries:
+            self._automaton.make_automaton()
+        self._parameters = tuple(parameters)
+        self.size = len(entries)
+
+    @classmethod
+    def load(cls, directory: Path | None = None) -> Detector:
+        """Build from every *.yaml in directory: catalogue.yaml plus one file per language."""
+        directory = VOCABULARY_DIR if directory is None else directory
+        builder = _Builder()
+        paths = sorted(directory.glob("*.yaml"))
+        if not paths:
+            raise VocabularyError(f"no vocabulary files in {directory}")
+        for path in paths:
+            try:
+                data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            except yaml.YAMLError as exc:
+                raise VocabularyError(f"{path.name}: {exc}") from exc
+            if not isinstance(data, dict):
+                raise VocabularyError(f"{path.name}: expected a mapping at the top level")
+            if path.stem == "catalogue":
+                builder.add_catalogue(data, path.name)
+            else:
+                builder.add_language(data, path.name)
+        return cls(builder.build(), builder.parameters)
+
+    def _scan(self, text: str) -> list[_Hit]:
+        if self._empty or not text:
+            return []
+        found: list[_Hit] = []
+        n = len(text)
+        for end, value in self._automaton.iter(text):
+            length, need_left, need_right, cjk, kinds, entries, languages = value
+            start, stop = end - length + 1, end + 1
+            left_ok = not (need_left and start > 0 and _is_word(text[start - 1]))
+            right_ok = not (need_right and stop < n and _is_word(text[stop]))
+            if not (left_ok and right_ok):
+                entries = tuple(
+                    e
+                    for e in entries
+                    if (left_ok or e.open_left or (e.clitics and _arabic_prefix_ok(text, start)))
+                    and (right_ok or e.open_right or (e.clitics and _arabic_suffix_ok(text, stop)))
+                )
+                if not entries:
+                    continue
+                kinds = frozenset(e.kind for e in entries)
+                languages = frozenset(e.language for e in entries)
+            found.append(_Hit(start, stop, cjk, kinds, entries, languages))
+        # A phrase inside a longer one belongs to it: "thanks" in "no thanks", "no" in
+        # "no more messages", "退" in "退订".
+        found.sort(key=lambda h: (h.start, -h.stop))
+        hits: list[_Hit] = []
+        reach = -1
+        for hit in found:
+            if hit.stop > reach:
+                hits.append(hit)
+                reach = hit.stop
+        return hits
+
+    def detect(self, text: str, language: str | None = None) -> Signals:
+        """Signals in one message; language is a hint (e.g. "pt-BR") that wins ties in the guess."""
+        norm, script, letter = _normalise(text)
+        hits = self._scan(norm)
+        negated, used_negators = _negations(norm, hits) if hits else (set(), set())
+        votes: dict[str, int] = {}
+        for hit in hits:
+            for lang in hit.languages:
+                votes[lang] = votes.get(lang, 0) + 1
+        guess = _guess_language(script, letter, votes, language)
+        keyword_only = {
+            _OPT_OUT_KW: _only(norm, hits, frozenset({_OPT_OUT_KW, _FILLER})),
+            _OPT_IN_KW: _only(norm, hits, frozenset({_OPT_IN_KW, _FILLER})),
+        }
+
+        rank, refusal, comparison, opt_out, opt_in = 0, False, False, False, False
+        interests: set[str] = set()
+        categories: set[str] = set()
+        # One piece of evidence per phrase and signal, in the guessed language when it has one.
+        evidence: dict[tuple[int, str, str], Match] = {}
+        for i, hit in enumerate(hits):
+            cancelled = i in negated
+            for e in hit.entries:
+                kind = e.kind
+                if cancelled and kind in _NEGATABLE:
+                    continue
+                if kind == _LEVEL:
+                    rank = max(rank, _RANK[e.value])
+                elif kind == _REFUSAL:
+                    if i in used_negators:
+                        continue  # "discount nahi chahiye" refuses the discount, not the offer
+                    refusal = True
+                elif kind == _INTEREST:
+                    interests.add(e.value)
+                    rank = max(rank, _RANK.get(_IMPLIED_LEVEL.get(e.value, ""), 0))
+                elif kind == _COMPARISON:
+                    comparison = True
+                    interests.add("function_oriented")
+                    rank = max(rank, _RANK["medium"])
+                elif kind == _CATEGORY:
+                    categories.add(e.value)
+                elif kind == _OPT_OUT or (kind == _OPT_OUT_KW and keyword_only[_OPT_OUT_KW]):
+                    opt_out = True
+                elif kind == _OPT_IN or (kind == _OPT_IN_KW and keyword_only[_OPT_IN_KW]):
+                    opt_in = True
+                else:
+                    continue
+                key = (i, e.match.signal, e.match.value)
+                if key not in evidence or e.language == guess:
+                    evidence[key] = e.match
+
+        found = list(evidence.values())
+        parameters: set[str] = set()
+        if self._parameters and _DIGIT.search(norm):
+            for match, category in self._parameter_matches(norm):
+                parameters.add(match.value)
+                found.append(match)
+                if category:
+                    categories.add(category)
+
+        if opt_out:
+            intent: str | None = "none"
+            opt_in = False  # "STOP" next to "start" is still a stop
+            # What the customer asks us to stop ("stop sending promos") is not what they want.
+            interests.clear()
+        elif rank >= _RANK["medium"]:
+            intent = "high" if rank == _RANK["high"] else "medium"
+        elif refusal:
+            intent = "none"
+        elif rank:
+            intent = "potential"
+        else:
+            intent = None
+
+        return Signals(
+            intent=intent,
+            interests=frozenset(interests),
+            categories=frozenset(categories),
+            parameters=frozenset(parameters),
+            comparison=comparison,
+            opt_out=opt_out,
+            opt_in=opt_in,
+            language=guess,
+            evidence=tuple(found),
+        )
+
+    def _parameter_matches(self, text: str) -> Iterator[tuple[Match, str | None]]:
+        for parameter in self._parameters:
+            for found in parameter.pattern.finditer(text):
+                number = found.groupdict().get("number")
+                if number is None or _number(number) >= parameter.minimum:
+                    match = Match("parameter", parameter.tag, found.group(0), "und")
+                    yield match, parameter.category
+
+
+def _guess_language(
+    script: str | None, letter: str | None, votes: dict[str, int], hint: str | None
+) -> str | None:
+    if script is not None:
+        return script
+    hint = hint.replace("_", "-").split("-")[0].lower() if hint else None
+    if hint not in LANGUAGES:
+        hint = None
+    ranked = {lang: count for lang, count in votes.items() if lang in LANGUAGES}
+    if letter is not None:
+        ranked[letter] = ranked.get(letter, 0) + 1
+    if not ranked:
+        return hint
+    best = max(ranked.values())
+    tied = [lang for lang, count in ranked.items() if count == best]
+    if hint in tied:
+        return hint
+    return min(tied, key=LANGUAGES.index)
+
+
+@functools.lru_cache(maxsize=1)
+def default_detector() -> Detector:
+    """The detector over the packaged vocabulary, built once per process."""
+    return Detector.load()
