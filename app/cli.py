@@ -76,34 +76,72 @@ def migrate() -> None:
 
 
 @main.command()
-@click.option("--once", is_flag=True, help="process what is pending, then exit")
+@click.option("--once", is_flag=True, help="do what is due now, then exit")
 def worker(once: bool) -> None:
-    """Background loop: processes stored webhooks left unprocessed (e.g. after a crash)."""
+    """Background loop: stored webhooks left unprocessed (e.g. after a crash) and time-based tags."""
     from app.clock import SystemClock
+    from app.tagging import job, ruleset
+    from app.tagging.intent import default_detector
+    from app.tagging.service import Tagging
     from app.webhook.inbox import InboxProcessor
 
     settings = _settings()
     log.configure(settings.log_level)
+    tagging = Tagging(ruleset=ruleset.load(settings.rules_file), detector=default_detector())
+    clock = SystemClock()
 
     async def run() -> None:
         engine = create_engine(settings.database_url)
+        maker = create_sessionmaker(engine)
         processor = InboxProcessor(
-            create_sessionmaker(engine), SystemClock(), sweep_seconds=settings.inbox_sweep_seconds
+            maker, clock, sweep_seconds=settings.inbox_sweep_seconds, tagging=tagging
         )
+        tag_job = job.TagJob(maker, clock, tagging.ruleset, every_seconds=settings.tag_job_seconds)
         try:
             if once:
                 total = 0
                 while n := await processor.process_batch():
                     total += n
-                click.echo(f"processed {total} stored webhooks")
+                tagged = await job.run_once(maker, clock, tagging.ruleset)
+                click.echo(
+                    f"processed {total} stored webhooks; time rules applied to {tagged} contacts"
+                )
                 return
             processor.start()
+            tag_job.start()
             await asyncio.Event().wait()
         finally:
             await processor.stop()
+            await tag_job.stop()
             await engine.dispose()
 
     asyncio.run(run())
+
+
+@main.group()
+def detector() -> None:
+    """The multilingual intent detector."""
+
+
+@detector.command("eval")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def detector_eval(file: Path) -> None:
+    """Per-language precision, recall and F1 on a labelled JSONL file (dev-set format)."""
+    from app.tagging.evaluation import run_eval
+
+    click.echo(run_eval(file))
+
+
+@detector.command("detect")
+@click.argument("text")
+@click.option("--language", default=None, help="a language hint, e.g. de")
+def detector_detect(text: str, language: str | None) -> None:
+    """Show what the detector reads in TEXT."""
+    from dataclasses import asdict
+
+    from app.tagging.intent import default_detector
+
+    _print_json(asdict(default_detector().detect(text, language)))
 
 
 @main.group()
@@ -203,4 +241,10 @@ def webhook_post(file: Path, url: str) -> None:
 
 
 def _print_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, default=str, ensure_ascii=False))
+    click.echo(json.dumps(data, indent=2, default=_json_default, ensure_ascii=False))
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, set | frozenset):
+        return sorted(value)
+    return str(value)

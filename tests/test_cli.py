@@ -81,3 +81,24 @@ def test_database_url_gets_the_async_driver(given: str, expected: str) -> None:
     from app.config import Settings
 
     assert Settings(_env_file=None, database_url=given).database_url == expected  # type: ignore[call-arg]
+
+
+def test_detector_eval_prints_per_language_scores(tmp_path: Path) -> None:
+    rows = tmp_path / "set.jsonl"
+    rows.write_text(
+        '{"id": "en-1", "lang": "en", "text": "how much is it?", "intent": "high", "interests": [], "opt_out": false}\n'
+        '{"id": "de-1", "lang": "de", "text": "STOPP", "intent": "none", "interests": [], "opt_out": true}\n'
+    )
+    result = CliRunner().invoke(main, ["detector", "eval", str(rows)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert any(line.startswith("en ") for line in lines)
+    assert any(line.startswith("de ") for line in lines)
+    assert any(line.startswith("overall") for line in lines)
+
+
+def test_detector_detect_shows_signals_and_evidence() -> None:
+    result = CliRunner().invoke(main, ["detector", "detect", "wie viel kostet das?"])
+    assert result.exit_code == 0
+    assert '"intent": "high"' in result.output
+    assert '"phrase"' in result.output

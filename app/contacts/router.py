@@ -10,10 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.contacts import service
 from app.contacts.models import Contact
+from app.contacts.preferences_note import Preferences, render_note
 from app.contacts.schemas import (
     ContactRead,
     MessagePage,
     MessageRead,
+    PreferencesRead,
+    PreferencesUpdate,
     PurchaseCreate,
     PurchaseRead,
     StatusRead,
@@ -40,6 +43,7 @@ async def to_read(
 ) -> ContactRead:
     purchases = await tagging_service.purchases_of(session, contact) if contact.spend_tier else []
     tags = tagging_service.view(contact, purchases, now=now, ruleset=tagging.ruleset)
+    prefs = Preferences.from_dict(contact.preferences or {})
     return ContactRead(
         wa_id=contact.wa_id,
         user_id=contact.user_id,
@@ -70,7 +74,7 @@ async def to_read(
             k: (datetime.fromisoformat(v) if v else None)
             for k, v in (contact.tag_locks or {}).items()
         },
-        preferences=contact.preferences or {},
+        preferences={**prefs.to_dict(), "note": render_note(prefs)},
     )
 
 
@@ -148,3 +152,14 @@ async def record_purchase(
         purchased_at=row.purchased_at,
         created=created,
     )
+
+
+@router.patch("/{identifier}/preferences", response_model=PreferencesRead)
+async def update_preferences(
+    identifier: IdentifierPath, body: PreferencesUpdate, session: SessionDep, _: AgentDep
+) -> PreferencesRead:
+    """Window, quiet hours, format, weekly cap and passive flag, or a one-line note such as
+    `Mr. Wang | prefers text | reachable Mon-Fri 9-18 | max 2 pushes per week`."""
+    contact = await service.get(session, identifier)
+    prefs = await service.update_preferences(session, contact, body)
+    return PreferencesRead(preferences=prefs.to_dict(), note=render_note(prefs))

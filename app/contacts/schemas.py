@@ -125,3 +125,44 @@ class PurchaseRead(BaseModel):
     items: list[dict[str, Any]]
     purchased_at: datetime
     created: bool = Field(description="false when this order_id was recorded before")
+
+
+class WindowIn(BaseModel):
+    days: list[str] = Field(description="mon … sun", examples=[["mon", "tue", "wed", "thu", "fri"]])
+    start: str = Field(examples=["09:00"])
+    end: str = Field(examples=["18:00"], description="end <= start: the window crosses midnight")
+
+
+class QuietHoursIn(BaseModel):
+    start: str = Field(examples=["22:00"])
+    end: str = Field(examples=["08:00"])
+
+
+class PreferencesUpdate(BaseModel):
+    """Only the fields sent change. `note` (the seeds' one-line format) is read first, then the
+    other fields apply on top."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "note": "Mr. Wang | prefers text | reachable Mon-Fri 9-18 | max 2 pushes per week"
+                },
+                {"quiet_hours": {"start": "21:00", "end": "07:00"}, "passive": True},
+            ]
+        },
+    )
+
+    note: str | None = Field(default=None, max_length=1000)
+    salutation: str | None = None
+    windows: list[WindowIn] | None = None
+    quiet_hours: QuietHoursIn | None = None
+    format: str | None = None
+    max_per_week: int | None = None
+    passive: bool | None = None
+
+
+class PreferencesRead(BaseModel):
+    preferences: dict[str, Any]
+    note: str = Field(description="the same preferences in the one-line note format")

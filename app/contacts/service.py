@@ -11,9 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.contacts.models import Contact, Message, MessageStatus, Purchase
 from app.contacts.phone import facts_for
-from app.contacts.schemas import PurchaseCreate
+from app.contacts.preferences_note import Preferences, PreferencesError, parse_note
+from app.contacts.schemas import PreferencesUpdate, PurchaseCreate
 from app.db.upsert import insert_ignore
-from app.errors import Conflict, NotFound
+from app.errors import BadRequest, Conflict, NotFound
 from app.tagging import rules
 from app.tagging import service as tagging_service
 from app.tagging.service import Tagging
@@ -210,3 +211,21 @@ async def record_purchase(
     session.add(row)
     await session.flush()
     return row, True
+
+
+async def update_preferences(
+    session: AsyncSession, contact: Contact, change: PreferencesUpdate
+) -> Preferences:
+    """Merge a PATCH into the stored preferences; any invalid value is a 400 naming it."""
+    try:
+        prefs = Preferences.from_dict(contact.preferences or {})
+        if change.note is not None:
+            prefs = parse_note(change.note, prefs)
+        fields = change.model_dump(exclude_unset=True, exclude={"note"}, mode="json")
+        if fields:
+            prefs = Preferences.from_dict({**prefs.to_dict(), **fields})
+    except PreferencesError as exc:
+        raise BadRequest(str(exc)) from exc
+    contact.preferences = prefs.to_dict()
+    await session.flush()
+    return prefs

@@ -34,11 +34,12 @@ _NEGATION_HIT_REACH: Final = 8
 
 # An interest is itself a question: asking for a discount is a price question, the others ask
 # about the product. Brand loyalty is a statement, so it implies no level.
-_IMPLIED_LEVEL: Final = {
-    "discount_sensitive": "high",
-    "novelty_seeking": "medium",
-    "function_oriented": "medium",
-    "content_learner": "medium",
+_IMPLIED_RANK: Final = {
+    "discount_sensitive": 3,
+    "novelty_seeking": 2,
+    "function_oriented": 2,
+    "content_learner": 2,
+    "brand_loyal": 0,
 }
 _RANK: Final = {"potential": 1, "medium": 2, "high": 3}
 _CLAUSE_BREAKS: Final = frozenset(",.;:!?")
@@ -51,6 +52,7 @@ _CATEGORY, _FILLER, _NEG_BEFORE, _NEG_AFTER = "category", "filler", "neg_before"
 _IGNORE, _MARKER = "ignore", "marker"
 _NEGATABLE: Final = frozenset({_INTEREST, _COMPARISON, _OPT_OUT, _OPT_OUT_KW, _OPT_IN, _OPT_IN_KW})
 _NEGATOR_KINDS: Final = frozenset({_NEG_BEFORE, _NEG_AFTER})
+_KEYWORD_KINDS: Final = frozenset({_OPT_OUT_KW, _OPT_IN_KW})
 _SIGNAL_OF_KIND: Final = {
     _LEVEL: "intent",
     _REFUSAL: "intent",
@@ -124,16 +126,22 @@ def _build_table() -> dict[int, str | None]:
         decomposed = unicodedata.normalize("NFD", chr(cp))
         if len(decomposed) > 1 and decomposed[0].isascii():
             table[cp] = decomposed[0].lower()
-    table.update(
-        {ord(k): v for k, v in {"đ": "d", "ø": "o", "ł": "l", "æ": "ae", "œ": "oe"}.items()}
-    )
-    table.update(
-        {ord(k): v for k, v in {"ı": "i", "ß": "ss", "。": ".", "、": ",", "।": "."}.items()}
-    )
+    for src, dst in {
+        "đ": "d",
+        "ø": "o",
+        "ł": "l",
+        "æ": "ae",
+        "œ": "oe",
+        "ı": "i",
+        "ß": "ss",
+    }.items():
+        table[ord(src)] = dst
+    for src, dst in {"。": ".", "、": ",", "।": ".", "،": ",", "؟": "?", "؛": ";"}.items():
+        table[ord(src)] = dst
     # Arabic: hamza carriers, alif maqsura and ta marbuta are written interchangeably in chat.
     for src, dst in {"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه", "ؤ": "و"}.items():
         table[ord(src)] = dst
-    for src, dst in {"ئ": "ي", "ی": "ي", "ک": "ك", "،": ",", "؟": "?", "؛": ";"}.items():
+    for src, dst in {"ئ": "ي", "ی": "ي", "ک": "ك"}.items():
         table[ord(src)] = dst
     for cp in (0x640, *range(0x64B, 0x660), 0x670):  # tatweel and harakat
         table[cp] = None
@@ -155,6 +163,11 @@ _ASCII_TABLE: Final = {cp: v for cp, v in _TABLE.items() if cp < 0x80}
 _CONTRACTION: Final = re.compile(r"(?<=[a-z])'(?=(?:t|s|ll|re|ve|m|d)\b)")
 _ELONGATION: Final = re.compile(r"([a-z\u0621-\u064a])\1\1+")
 _DOUBLE: Final = re.compile(r"([a-z])\1")
+# Punctuation and emoji stand apart from words, except the point or comma inside a number, so
+# that a word boundary is always a space ("price?" → "price ?", "20.000mah" stays).
+_PUNCTUATION: Final = re.compile(r"(?<!\d)[.,]|[.,](?!\d)|[^\w\s.,\u0900-\u097f]")
+_CJK_CLASS: Final = "\u2e80-\ua4cf\uac00-\ud7af\uf900-\ufaff"
+_CJK_RUN: Final = re.compile(f"[{_CJK_CLASS}]+")
 _SCRIPTS: Final = re.compile(
     r"(?P<hi>[\u0900-\u097f])|(?P<ar>[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufefc])"
     r"|(?P<zh>[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff])|(?P<vi>[ăđơư\u1ea0-\u1ef9])"
@@ -178,10 +191,13 @@ def _normalise(text: str) -> tuple[str, str | None, str | None]:
             found = _LETTERS.search(folded)
             letter = found.lastgroup if found is not None else None
         folded = folded.translate(_TABLE)
+        if script == "zh" or _CJK_RUN.search(folded):
+            folded = _CJK_RUN.sub(r" \g<0> ", folded)  # Latin next to Han still ends a word
     if "'" in folded:
         folded = _CONTRACTION.sub("", folded).replace("'", " ")
     # A letter typed three or more times is one letter: "pleeease" ≡ "please", "priiice" ≡ "price".
     folded = _ELONGATION.sub(r"\1", folded)
+    folded = _PUNCTUATION.sub(r" \g<0> ", folded)
     return " ".join(folded.split()), script, letter
 
 
@@ -219,32 +235,8 @@ def _is_arabic(ch: str) -> bool:
 
 
 # Arabic attaches conjunctions, prepositions, the article and pronouns to the word itself.
-_AR_PREFIXES: Final = frozenset(
-    [
-        "و",
-        "ف",
-        "ب",
-        "ل",
-        "ك",
-        "س",
-        "ال",
-        "وال",
-        "بال",
-        "فال",
-        "كال",
-        "لل",
-        "ولل",
-        "وب",
-        "ول",
-        "وس",
-        "فب",
-        "فل",
-        "فس",
-    ]
-)
-_AR_SUFFIXES: Final = frozenset(
-    ["ه", "ها", "هم", "هن", "هما", "ك", "كم", "كن", "كما", "ي", "ني", "نا", "ين", "ون", "ات", "ا"]
-)
+_AR_PREFIXES: Final = frozenset("و ف ب ل ك س ال وال بال فال كال لل ولل وب ول وس فب فل فس".split())
+_AR_SUFFIXES: Final = frozenset("ه ها هم هن هما ك كم كن كما ي ني نا ين ون ات ا".split())
 
 
 def _arabic_prefix_ok(text: str, start: int) -> bool:
@@ -278,6 +270,16 @@ class _Entry:
         self.clitics = _is_arabic(key[0]) and kind not in (_NEG_BEFORE, _NEG_AFTER, _FILLER)
         shown = "none" if kind == _REFUSAL else value
         self.match = Match(_SIGNAL_OF_KIND.get(kind, kind), shown, phrase.strip("*"), language)
+
+    def automaton_key(self, key: str) -> tuple[str, bool, bool]:
+        """The key with a space at each end that must be a word boundary, and those two flags.
+
+        Normalised text separates every word by one space, so a padded key can only match
+        whole words. Arabic phrases stay bare: their clitics are checked at match time.
+        """
+        left = not (self.open_left or self.clitics) and _is_word(key[0])
+        right = not (self.open_right or self.clitics) and _is_word(key[-1])
+        return f"{' ' if left else ''}{key}{' ' if right else ''}", left, right
 
 
 @dataclass(frozen=True)
@@ -360,9 +362,8 @@ class _Builder:
         for key, kinds in (("opt_out", (_OPT_OUT, _OPT_OUT_KW)), ("opt_in", (_OPT_IN, _OPT_IN_KW))):
             section = _section(data, key, ("phrases", "keywords"), name)
             for sub, kind in zip(("phrases", "keywords"), kinds, strict=True):
-                self.add(
-                    _phrases(section.get(sub), f"{name} {key}.{sub}"), kind, "true", lang, name
-                )
+                where = f"{name} {key}.{sub}"
+                self.add(_phrases(section.get(sub), where), kind, "true", lang, name)
         negators = _section(data, "negators", ("before", "after"), name)
         for sub, kind in (("before", _NEG_BEFORE), ("after", _NEG_AFTER)):
             self.add(_phrases(negators.get(sub), f"{name} negators.{sub}"), kind, "", lang, name)
@@ -417,7 +418,7 @@ def _number(text: str) -> float:
 
 @dataclass(frozen=True, slots=True)
 class _Hit:
-    """One vocabulary phrase found in the normalised text."""
+    """One vocabulary phrase found in the (space-padded) normalised text."""
 
     start: int
     stop: int
@@ -425,9 +426,6 @@ class _Hit:
     kinds: frozenset[str]
     entries: tuple[_Entry, ...]
     languages: frozenset[str]
-
-
-_DIGIT: Final = re.compile(r"\d")
 
 
 def _in_scope(text: str, start: int, stop: int, cjk: bool) -> bool:
@@ -502,15 +500,27 @@ class Detector:
     """Compiled vocabulary: one Aho-Corasick automaton over every phrase of every language."""
 
     def __init__(self, entries: Mapping[str, list[_Entry]], parameters: list[_Parameter]) -> None:
-        self._automaton = ahocorasick.Automaton()
+        groups: dict[tuple[str, bool, bool], list[_Entry]] = {}
         for key, group in entries.items():
-            kinds = frozenset(e.kind for e in group)
-            languages = frozenset(e.language for e in group)
-            cjk = any(_is_cjk(ch) for ch in key)
-            value = (len(key), _is_word(key[0]), _is_word(key[-1]), cjk, kinds, tuple(group))
-            self._automaton.add_word(key, (*value, languages))
-        self._empty = not entries
-        if entries:
+            for entry in group:
+                groups.setdefault(entry.automaton_key(key), []).append(entry)
+        self._automaton = ahocorasick.Automaton()
+        for (padded, left, right), group in groups.items():
+            self._automaton.add_word(
+                padded,
+                (
+                    len(padded),
+                    int(left),
+                    int(right),
+                    any(e.clitics for e in group),
+                    any(_is_cjk(ch) for ch in padded),
+                    frozenset(e.kind for e in group),
+                    tuple(group),
+                    frozenset(e.language for e in group),
+                ),
+            )
+        self._empty = not groups
+        if groups:
             self._automaton.make_automaton()
         self._parameters = tuple(parameters)
         self.size = len(entries)
@@ -537,52 +547,64 @@ class Detector:
         return cls(builder.build(), builder.parameters)
 
     def _scan(self, text: str) -> list[_Hit]:
-        if self._empty or not text:
-            return []
+        """Phrases in text, which starts and ends with a space; longest first where they nest."""
         found: list[_Hit] = []
-        n = len(text)
         for end, value in self._automaton.iter(text):
-            length, need_left, need_right, cjk, kinds, entries, languages = value
-            start, stop = end - length + 1, end + 1
-            left_ok = not (need_left and start > 0 and _is_word(text[start - 1]))
-            right_ok = not (need_right and stop < n and _is_word(text[stop]))
-            if not (left_ok and right_ok):
+            length, left, right, clitics, cjk, kinds, entries, languages = value
+            start, stop = end + 1 - length + left, end + 1 - right
+            if clitics and not (text[start - 1] == " " and text[stop] == " "):
+                left_ok, right_ok = text[start - 1] == " ", text[stop] == " "
                 entries = tuple(
                     e
                     for e in entries
-                    if (left_ok or e.open_left or (e.clitics and _arabic_prefix_ok(text, start)))
-                    and (right_ok or e.open_right or (e.clitics and _arabic_suffix_ok(text, stop)))
+                    if (left_ok or e.open_left or _arabic_prefix_ok(text, start))
+                    and (right_ok or e.open_right or _arabic_suffix_ok(text, stop))
                 )
                 if not entries:
                     continue
                 kinds = frozenset(e.kind for e in entries)
                 languages = frozenset(e.language for e in entries)
             found.append(_Hit(start, stop, cjk, kinds, entries, languages))
+        if len(found) < 2:
+            return found
         # A phrase inside a longer one belongs to it: "thanks" in "no thanks", "no" in
-        # "no more messages", "退" in "退订".
+        # "no more messages", "退" in "退订". One span found under two keys ("promo" and
+        # "promo*") is one phrase.
         found.sort(key=lambda h: (h.start, -h.stop))
-        hits: list[_Hit] = []
-        reach = -1
-        for hit in found:
-            if hit.stop > reach:
+        hits = [found[0]]
+        for hit in found[1:]:
+            last = hits[-1]
+            if hit.stop > last.stop:
                 hits.append(hit)
-                reach = hit.stop
+            elif hit.start == last.start and hit.stop == last.stop:
+                hits[-1] = _Hit(
+                    last.start,
+                    last.stop,
+                    last.cjk,
+                    last.kinds | hit.kinds,
+                    last.entries + hit.entries,
+                    last.languages | hit.languages,
+                )
         return hits
 
     def detect(self, text: str, language: str | None = None) -> Signals:
         """Signals in one message; language is a hint (e.g. "pt-BR") that wins ties in the guess."""
         norm, script, letter = _normalise(text)
-        hits = self._scan(norm)
-        negated, used_negators = _negations(norm, hits) if hits else (set(), set())
+        padded = f" {norm} "
+        hits = self._scan(padded) if norm and not self._empty else []
         votes: dict[str, int] = {}
+        negators = keywords = False
         for hit in hits:
             for lang in hit.languages:
                 votes[lang] = votes.get(lang, 0) + 1
-        guess = _guess_language(script, letter, votes, language)
+            negators = negators or not hit.kinds.isdisjoint(_NEGATOR_KINDS)
+            keywords = keywords or not hit.kinds.isdisjoint(_KEYWORD_KINDS)
+        negated, used_negators = _negations(padded, hits) if negators else (set(), set())
         keyword_only = {
-            _OPT_OUT_KW: _only(norm, hits, frozenset({_OPT_OUT_KW, _FILLER})),
-            _OPT_IN_KW: _only(norm, hits, frozenset({_OPT_IN_KW, _FILLER})),
+            kind: keywords and _only(padded, hits, frozenset({kind, _FILLER}))
+            for kind in _KEYWORD_KINDS
         }
+        guess = _guess_language(script, letter, votes, language)
 
         rank, refusal, comparison, opt_out, opt_in = 0, False, False, False, False
         interests: set[str] = set()
@@ -603,36 +625,29 @@ class Detector:
                     refusal = True
                 elif kind == _INTEREST:
                     interests.add(e.value)
-                    rank = max(rank, _RANK.get(_IMPLIED_LEVEL.get(e.value, ""), 0))
+                    rank = max(rank, _IMPLIED_RANK[e.value])
                 elif kind == _COMPARISON:
                     comparison = True
                     interests.add("function_oriented")
                     rank = max(rank, _RANK["medium"])
                 elif kind == _CATEGORY:
                     categories.add(e.value)
-                elif kind == _OPT_OUT or (kind == _OPT_OUT_KW and keyword_only[_OPT_OUT_KW]):
-                    opt_out = True
-                elif kind == _OPT_IN or (kind == _OPT_IN_KW and keyword_only[_OPT_IN_KW]):
-                    opt_in = True
+                elif kind in (_OPT_OUT, _OPT_IN) or (kind in _KEYWORD_KINDS and keyword_only[kind]):
+                    if kind in (_OPT_OUT, _OPT_OUT_KW):
+                        opt_out = True
+                    else:
+                        opt_in = True
                 else:
                     continue
                 key = (i, e.match.signal, e.match.value)
                 if key not in evidence or e.language == guess:
                     evidence[key] = e.match
 
-        found = list(evidence.values())
-        parameters: set[str] = set()
-        if self._parameters and _DIGIT.search(norm):
-            for match, category in self._parameter_matches(norm):
-                parameters.add(match.value)
-                found.append(match)
-                if category:
-                    categories.add(category)
-
         if opt_out:
+            # Every opt-out is a refusal, and what the customer asks us to stop sending
+            # ("stop sending promos") is not what they want.
             intent: str | None = "none"
             opt_in = False  # "STOP" next to "start" is still a stop
-            # What the customer asks us to stop ("stop sending promos") is not what they want.
             interests.clear()
         elif rank >= _RANK["medium"]:
             intent = "high" if rank == _RANK["high"] else "medium"
@@ -642,6 +657,15 @@ class Detector:
             intent = "potential"
         else:
             intent = None
+
+        found = [m for m in evidence.values() if not (opt_out and m.signal == "interest")]
+        parameters: set[str] = set()
+        if self._parameters and any(ch.isdigit() for ch in norm):
+            for match, category in self._parameter_matches(norm):
+                parameters.add(match.value)
+                found.append(match)
+                if category:
+                    categories.add(category)
 
         return Signals(
             intent=intent,
@@ -667,6 +691,7 @@ class Detector:
 def _guess_language(
     script: str | None, letter: str | None, votes: dict[str, int], hint: str | None
 ) -> str | None:
+    """Script first (Devanagari, Arabic, Han, Vietnamese letters), then the most matched phrases."""
     if script is not None:
         return script
     hint = hint.replace("_", "-").split("-")[0].lower() if hint else None
