@@ -51,6 +51,7 @@ async def to_read(
         username=contact.username,
         phone_e164=contact.phone_e164,
         country=contact.country,
+        calling_code=contact.calling_code,
         timezone=contact.timezone,
         area=contact.area,
         language=contact.language,

@@ -52,8 +52,11 @@ class ContactRead(BaseModel):
     username: str | None
     phone_e164: str | None
     country: str | None
+    calling_code: int | None = Field(description="the number's country calling code, e.g. 49")
     timezone: str | None
-    area: str | None
+    area: str | None = Field(
+        description="the number's region, e.g. 'New York, NY', when the numbering plan says"
+    )
     language: str | None
     opted_out: bool
     first_seen_at: datetime

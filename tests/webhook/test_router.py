@@ -261,3 +261,25 @@ async def test_unknown_message_type_is_stored(
     stored = (await session.scalars(select(Message))).one()
     assert stored.type == "hologram"
     assert stored.payload["hologram"] == {"depth": 3}
+
+
+async def test_one_log_line_per_webhook_and_never_a_secret(
+    app: FastAPI, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO")
+    body = as_body(text_message("wamid.log", "hello"))
+    headers = signed_headers(body)
+    assert (await client.post("/webhook", content=body, headers=headers)).status_code == 200
+    assert (
+        await client.post("/webhook", content=body, headers={"X-Hub-Signature-256": "sha256=00"})
+    ).status_code == 403
+    await processed(app)
+    lines = [r for r in caplog.records if r.name == "app.webhook"]
+    assert [(r.outcome, r.messages, r.statuses, r.entries) for r in lines] == [
+        ("stored", 1, 0, 1),
+        ("bad_signature", 0, 0, 0),
+    ]
+    assert all(isinstance(r.latency_ms, float) for r in lines)
+    text = "\n".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
+    for secret in (APP_SECRET, headers["X-Hub-Signature-256"], VERIFY_TOKEN, "test-admin-token"):
+        assert secret not in text
