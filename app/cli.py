@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from app import log
 from app.config import Settings, with_local_secrets
 from app.db.engine import create_engine, create_sessionmaker
 from app.db.session import session_scope
+from app.sending.api import cloud_api
 from app.whatsapp import signature
 
 
@@ -78,8 +80,10 @@ def migrate() -> None:
 @main.command()
 @click.option("--once", is_flag=True, help="do what is due now, then exit")
 def worker(once: bool) -> None:
-    """Background loop: stored webhooks left unprocessed (e.g. after a crash) and time-based tags."""
+    """Background loop: stored webhooks left unprocessed (e.g. after a crash), time-based tags,
+    and the scheduler and sender (planned follow-ups sent inside each contact's window)."""
     from app.clock import SystemClock
+    from app.sending.worker import Sender, SendLoop
     from app.tagging import job, ruleset
     from app.tagging.intent import default_detector
     from app.tagging.service import Tagging
@@ -97,25 +101,250 @@ def worker(once: bool) -> None:
             maker, clock, sweep_seconds=settings.inbox_sweep_seconds, tagging=tagging
         )
         tag_job = job.TagJob(maker, clock, tagging.ruleset, every_seconds=settings.tag_job_seconds)
-        try:
-            if once:
-                total = 0
-                while n := await processor.process_batch():
-                    total += n
-                tagged = await job.run_once(maker, clock, tagging.ruleset)
-                click.echo(
-                    f"processed {total} stored webhooks; time rules applied to {tagged} contacts"
-                )
-                return
-            processor.start()
-            tag_job.start()
-            await asyncio.Event().wait()
-        finally:
-            await processor.stop()
-            await tag_job.stop()
-            await engine.dispose()
+        async with cloud_api(settings) as api:
+            sender = Sender(maker, clock, api, tagging.ruleset)
+            send_loop = SendLoop(sender)
+            try:
+                if once:
+                    total = 0
+                    while n := await processor.process_batch():
+                        total += n
+                    tagged = await job.run_once(maker, clock, tagging.ruleset)
+                    report = await sender.run_once()
+                    click.echo(
+                        f"processed {total} stored webhooks; time rules applied to {tagged} contacts; "
+                        f"planned {report.planned}, sent {report.sent} follow-ups"
+                    )
+                    return
+                processor.start()
+                tag_job.start()
+                send_loop.start()
+                await asyncio.Event().wait()
+            finally:
+                await send_loop.stop()
+                await processor.stop()
+                await tag_job.stop()
+                await engine.dispose()
 
     asyncio.run(run())
+
+
+@main.group()
+def scheduler() -> None:
+    """Follow-up planning and sending at a given moment (dry runs and one-off passes)."""
+
+
+def _parse_now(value: str | None) -> datetime:
+    from app.clock import SystemClock
+
+    if value is None:
+        return SystemClock().now()
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise click.BadParameter(f"not an ISO 8601 time: {value!r}") from exc
+    if parsed.tzinfo is None:
+        raise click.BadParameter("give a time zone, e.g. 2026-11-23T10:00:00Z")
+    return parsed.astimezone(UTC)
+
+
+@scheduler.command("plan")
+@click.option("--now", "now_text", default=None, help="ISO 8601 moment to plan for (default: now)")
+def scheduler_plan(now_text: str | None) -> None:
+    """Print the plan as JSON: the follow-up each contact would get, and when it may be sent.
+    A dry run: nothing is written, nothing is sent."""
+    from app.scheduling import planner
+    from app.sending import outcomes
+    from app.tagging import ruleset as ruleset_module
+
+    settings = _settings()
+    now = _parse_now(now_text)
+    rules = ruleset_module.load(settings.rules_file)
+
+    async def run() -> list[dict[str, Any]]:
+        from app.scheduling import constraints
+
+        engine = create_engine(settings.database_url)
+        try:
+            async with create_sessionmaker(engine)() as session:
+                _, planned = await planner.plan(session, now=now, ruleset=rules, dry_run=True)
+                entries = []
+                policy = outcomes.policy_of(rules)
+                for item in planned:
+                    from app.contacts.models import Contact
+
+                    contact = await session.get(Contact, item.contact_id)
+                    assert contact is not None
+                    decision = constraints.decide(
+                        outcomes.recipient_of(contact),
+                        constraints.PlannedSend(
+                            category=item.followup.category,
+                            free_form=False,
+                            due_at=item.followup.due_at,
+                        ),
+                        marketing_sent=await outcomes.marketing_sent(session, contact.id, now),
+                        global_marketing_today=0,
+                        now=now,
+                        policy=policy,
+                    )
+                    send_at = (
+                        decision.at
+                        if decision.action == "wait"
+                        else (now if decision.action == "send" else None)
+                    )
+                    entries.append(
+                        {
+                            **item.as_json(),
+                            "decision": decision.action,
+                            "reason": decision.reason,
+                            "send_at": send_at.isoformat() if send_at else None,
+                        }
+                    )
+                await session.rollback()
+                return entries
+        finally:
+            await engine.dispose()
+
+    _print_json({"now": now.isoformat(), "followups": asyncio.run(run())})
+
+
+@scheduler.command("run-once")
+@click.option("--now", "now_text", default=None, help="ISO 8601 moment to act at (default: now)")
+def scheduler_run_once(now_text: str | None) -> None:
+    """Plan, then send what is due at that moment (dry run without WHATSAPP_ACCESS_TOKEN)."""
+    from dataclasses import asdict
+
+    from app.clock import ManualClock
+    from app.sending.worker import Sender
+    from app.tagging import ruleset as ruleset_module
+
+    settings = _settings()
+    log.configure(settings.log_level)
+    now = _parse_now(now_text)
+    rules = ruleset_module.load(settings.rules_file)
+
+    async def run() -> dict[str, Any]:
+        engine = create_engine(settings.database_url)
+        async with cloud_api(settings) as api:
+            try:
+                sender = Sender(create_sessionmaker(engine), ManualClock(now), api, rules)
+                return asdict(await sender.run_once(now))
+            finally:
+                await engine.dispose()
+
+    _print_json({"now": now.isoformat(), "dry_run": settings.dry_run, **asyncio.run(run())})
+
+
+@main.group()
+def templates() -> None:
+    """Message templates approved by Meta, registered with their parameters."""
+
+
+@templates.command("add")
+@click.argument("name")
+@click.option("--language", default="en", show_default=True)
+@click.option(
+    "--category",
+    type=click.Choice(["marketing", "utility", "authentication"]),
+    default="marketing",
+    show_default=True,
+)
+@click.option(
+    "--body",
+    "body",
+    default="",
+    help="comma-separated variables for {{1}}, {{2}}, …: name, code, valid_until, offer, wa_id",
+)
+@click.option("--header", "header", default="", help="comma-separated header variables")
+@click.option(
+    "--coupon-button",
+    "coupon",
+    type=int,
+    default=None,
+    help="index of a copy-code button carrying the code",
+)
+def templates_add(
+    name: str, language: str, category: str, body: str, header: str, coupon: int | None
+) -> None:
+    """Register (or update) a template."""
+    from app.clock import SystemClock
+    from app.errors import AppError
+    from app.scheduling import templates as service
+
+    parameters: dict[str, Any] = {
+        "header": [v.strip() for v in header.split(",") if v.strip()],
+        "body": [v.strip() for v in body.split(",") if v.strip()],
+        "buttons": [{"kind": "copy_code", "index": coupon, "params": ["code"]}]
+        if coupon is not None
+        else [],
+    }
+    try:
+        _with_session(
+            lambda s: service.register(
+                s,
+                name=name,
+                language=language,
+                category=category,
+                parameters=parameters,
+                now=SystemClock().now(),
+            )
+        )
+    except AppError as exc:
+        raise click.ClickException(exc.detail) from exc
+    click.echo(f"registered {name} ({language}, {category})")
+
+
+@templates.command("list")
+def templates_list() -> None:
+    from app.scheduling import templates as service
+
+    for t in _with_session(service.list_all):
+        click.echo(f"{t.name}\t{t.language}\t{t.category}\t{t.status}\t{json.dumps(t.parameters)}")
+
+
+@main.group()
+def discounts() -> None:
+    """Discount code pools: one code per contact and offer, never reused."""
+
+
+@discounts.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--offer", required=True)
+def discounts_import(file: Path, offer: str) -> None:
+    """Add the codes in FILE (CSV, first column; a header named code is skipped)."""
+    from app.clock import SystemClock
+    from app.errors import AppError
+    from app.scheduling import discounts as service
+
+    try:
+        added = _with_session(
+            lambda s: service.add_codes(
+                s, offer=offer, codes=service.read_csv(file.read_text()), now=SystemClock().now()
+            )
+        )
+    except AppError as exc:
+        raise click.ClickException(exc.detail) from exc
+    click.echo(f"added {added} codes to {offer}")
+
+
+@discounts.command("generate")
+@click.option("--offer", required=True)
+@click.option("--count", type=int, default=100, show_default=True)
+@click.option("--prefix", default="", show_default=True)
+@click.option("--length", type=int, default=8, show_default=True)
+def discounts_generate(offer: str, count: int, prefix: str, length: int) -> None:
+    from app.clock import SystemClock
+    from app.errors import AppError
+    from app.scheduling import discounts as service
+
+    try:
+        codes = service.generate_codes(prefix.upper(), length, count)
+        added = _with_session(
+            lambda s: service.add_codes(s, offer=offer, codes=codes, now=SystemClock().now())
+        )
+    except AppError as exc:
+        raise click.ClickException(exc.detail) from exc
+    click.echo(f"added {added} codes to {offer}")
 
 
 @main.group()

@@ -86,6 +86,13 @@ async def session(app: FastAPI) -> AsyncIterator[AsyncSession]:
         yield s
 
 
+@pytest.fixture
+async def writer(app: FastAPI) -> AsyncIterator[AsyncSession]:
+    """A session that writes like the app does (on SQLite: BEGIN IMMEDIATE, waits for the lock)."""
+    async with app.state.sessionmaker() as s:
+        yield s
+
+
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 

@@ -7,12 +7,13 @@ detect() does no I/O and depends only on its arguments.
 from __future__ import annotations
 
 import functools
+import operator
 import re
 import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import ahocorasick
 import yaml
@@ -53,6 +54,8 @@ _IGNORE, _MARKER = "ignore", "marker"
 _NEGATABLE: Final = frozenset({_INTEREST, _COMPARISON, _OPT_OUT, _OPT_OUT_KW, _OPT_IN, _OPT_IN_KW})
 _NEGATOR_KINDS: Final = frozenset({_NEG_BEFORE, _NEG_AFTER})
 _KEYWORD_KINDS: Final = frozenset({_OPT_OUT_KW, _OPT_IN_KW})
+_SILENT: Final = frozenset({_MARKER, _IGNORE, _FILLER, _NEG_BEFORE, _NEG_AFTER})
+_NOTHING: Final[frozenset[str]] = frozenset()
 _SIGNAL_OF_KIND: Final = {
     _LEVEL: "intent",
     _REFUSAL: "intent",
@@ -107,16 +110,36 @@ _SIMPLIFIED = (
 
 def _build_table() -> dict[int, str | None]:
     table: dict[int, str | None] = {}
+    # Punctuation, symbols and emoji stand apart from words, so that a word boundary is always
+    # a space ("price?" → "price ?"). The point and comma are left to _DOT_COMMA: "20.000mah".
+    symbols = (
+        *range(0x21, 0x30),
+        *range(0x3A, 0x41),
+        *range(0x5B, 0x61),
+        *range(0x7B, 0x7F),
+        *range(0xA1, 0xC0),
+        0xD7,
+        0xF7,
+        *range(0x2010, 0x205F),
+        *range(0x20A0, 0x20D0),
+        *range(0x2100, 0x2C00),
+        *range(0x3000, 0x3040),
+        *range(0x1F000, 0x1FB00),
+    )
+    for cp in symbols:
+        table[cp] = f" {chr(cp)} "
+    for cp in (ord("."), ord(",")):
+        del table[cp]
     for cp in (*range(0x20), *range(0x7F, 0xA0)):
         table[cp] = " "
     for cp in (0x0A, 0x0D, 0x85, 0x2028, 0x2029):  # a line break ends a clause
         table[cp] = " . "
-    invisible = (0xAD, 0x61C, 0x180E, 0xFEFF, 0xFE0E, 0xFE0F, *range(0x200B, 0x2010))
+    invisible = (0xAD, 0x61C, 0x180E, 0xFEFF, *range(0xFE00, 0xFE10), *range(0x200B, 0x2010))
     for cp in (*invisible, *range(0x202A, 0x202F), *range(0x2060, 0x2070)):
         table[cp] = None
     for cp in range(0x1F3FB, 0x1F400):  # skin tones: 👍🏽 is 👍
         table[cp] = None
-    for ch in "’‘`´ʼ":  # one apostrophe, so that contractions fold alike
+    for ch in "'’‘`´ʼ":  # one apostrophe, so that contractions fold alike
         table[ord(ch)] = "'"
     for ch in "-‐‑–—_":  # "sèche-cheveux" ≡ "seche cheveux"
         table[ord(ch)] = " "
@@ -136,7 +159,14 @@ def _build_table() -> dict[int, str | None]:
         "ß": "ss",
     }.items():
         table[ord(src)] = dst
-    for src, dst in {"。": ".", "、": ",", "।": ".", "،": ",", "؟": "?", "؛": ";"}.items():
+    for src, dst in {
+        "。": " . ",
+        "、": " , ",
+        "।": " . ",
+        "،": " , ",
+        "؟": " ? ",
+        "؛": " ; ",
+    }.items():
         table[ord(src)] = dst
     # Arabic: hamza carriers, alif maqsura and ta marbuta are written interchangeably in chat.
     for src, dst in {"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه", "ؤ": "و"}.items():
@@ -157,47 +187,88 @@ def _build_table() -> dict[int, str | None]:
 
 
 _TABLE: Final = _build_table()
-_ASCII_TABLE: Final = {cp: v for cp, v in _TABLE.items() if cp < 0x80}
+# Lower-case ASCII needs the table only for its few other characters; a regex finds them faster
+# than str.translate walks the whole text.
+_ASCII_SPECIAL: Final = {chr(cp): v or "" for cp, v in _TABLE.items() if cp < 0x80}
+_ASCII_SPECIAL_CHAR: Final = re.compile(r"[^a-z0-9 .,]")
+# Latin letters with a few accents ("¿cuánto cuesta?") take the same road, minus NFKC, which
+# leaves them unchanged; anything past Latin Extended-B (emoji, other scripts) takes the long one.
+_BEYOND_LATIN: Final = re.compile("[^\x00-\u024f]")
+_LATIN_SPECIAL: Final = {chr(cp): v or "" for cp, v in _TABLE.items() if cp < 0x250}
+_LATIN_SPECIAL_CHAR: Final = re.compile("[^a-z0-9 .,\u00aa\u00b5\u00ba\u0100-\u024f]|[\u00c0-\u024f]")
 # "don't" ≡ "dont", "I'll" ≡ "ill", "what's" ≡ "whats"; other apostrophes separate words, as in
 # the French elisions "j'achète", "m'envoyer".
 _CONTRACTION: Final = re.compile(r"(?<=[a-z])'(?=(?:t|s|ll|re|ve|m|d)\b)")
 _ELONGATION: Final = re.compile(r"([a-z\u0621-\u064a])\1\1+")
 _DOUBLE: Final = re.compile(r"([a-z])\1")
-# Punctuation and emoji stand apart from words, except the point or comma inside a number, so
-# that a word boundary is always a space ("price?" → "price ?", "20.000mah" stays).
-_PUNCTUATION: Final = re.compile(r"(?<!\d)[.,]|[.,](?!\d)|[^\w\s.,\u0900-\u097f]")
+_DOT_COMMA: Final = re.compile(r"[.,](?!(?<=\d[.,])\d)")  # not inside a number
 _CJK_CLASS: Final = "\u2e80-\ua4cf\uac00-\ud7af\uf900-\ufaff"
 _CJK_RUN: Final = re.compile(f"[{_CJK_CLASS}]+")
-_SCRIPTS: Final = re.compile(
-    r"(?P<hi>[\u0900-\u097f])|(?P<ar>[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufefc])"
-    r"|(?P<zh>[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff])|(?P<vi>[ăđơư\u1ea0-\u1ef9])"
+# Characters that tell the language by themselves: Devanagari, Arabic, Han, Vietnamese letters.
+_HAN_CLASS: Final = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_SCRIPT_CHAR: Final = re.compile(
+    f"[\u0900-\u097f\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufefc{_HAN_CLASS}"
+    "ăđơư\u1ea0-\u1ef9]"
 )
-_LETTERS: Final = re.compile(r"(?P<es>[ñ¿¡])|(?P<pt>[ãõ])|(?P<de>[äöü])|(?P<fr>[œèëïîûù])")
+_LETTER_CHAR: Final = re.compile("[ñ¿¡ãõäöüœèëïîûù]")
+_LETTER_LANGUAGE: Final = {
+    **dict.fromkeys("ñ¿¡", "es"),
+    **dict.fromkeys("ãõ", "pt"),
+    **dict.fromkeys("äöü", "de"),
+    **dict.fromkeys("œèëïîûù", "fr"),
+}
+
+
+def _script_language(ch: str) -> str:
+    """The language of a character _SCRIPT_CHAR found."""
+    if ch in "ăđơư" or "\u1ea0" <= ch <= "\u1ef9":
+        return "vi"
+    if "\u0900" <= ch <= "\u097f":
+        return "hi"
+    if "\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff":
+        return "zh"
+    return "ar"
+
+
+def _spaced(match: re.Match[str]) -> str:
+    return f" {match.group()} "
+
+
+def _first(match: re.Match[str]) -> str:
+    return match.group(1)
+
+
+def _ascii_special(match: re.Match[str]) -> str:
+    return _ASCII_SPECIAL[match.group()]
+
+
+def _latin_special(match: re.Match[str]) -> str:
+    ch = match.group()
+    return _LATIN_SPECIAL.get(ch, ch)
 
 
 def _normalise(text: str) -> tuple[str, str | None, str | None]:
     """Return (normalised text, language by script, language by a telling letter)."""
     script = letter = None
     if text.isascii():
-        folded = text.lower()
-        if not folded.isprintable() or "-" in folded or "_" in folded or "`" in folded:
-            folded = folded.translate(_ASCII_TABLE)
+        folded = _ASCII_SPECIAL_CHAR.sub(_ascii_special, text.lower())
     else:
         folded = unicodedata.normalize("NFKC", text).casefold()
-        found = _SCRIPTS.search(folded)
+        found = _SCRIPT_CHAR.search(folded)
         if found is not None:
-            script = found.lastgroup
+            script = _script_language(found.group())
         else:
-            found = _LETTERS.search(folded)
-            letter = found.lastgroup if found is not None else None
+            found = _LETTER_CHAR.search(folded)
+            letter = _LETTER_LANGUAGE[found.group()] if found is not None else None
         folded = folded.translate(_TABLE)
         if script == "zh" or _CJK_RUN.search(folded):
-            folded = _CJK_RUN.sub(r" \g<0> ", folded)  # Latin next to Han still ends a word
+            folded = _CJK_RUN.sub(_spaced, folded)  # Latin next to Han still ends a word
     if "'" in folded:
         folded = _CONTRACTION.sub("", folded).replace("'", " ")
+    if "." in folded or "," in folded:
+        folded = _DOT_COMMA.sub(_spaced, folded)
     # A letter typed three or more times is one letter: "pleeease" ≡ "please", "priiice" ≡ "price".
-    folded = _ELONGATION.sub(r"\1", folded)
-    folded = _PUNCTUATION.sub(r" \g<0> ", folded)
+    folded = _ELONGATION.sub(_first, folded)
     return " ".join(folded.split()), script, letter
 
 
@@ -235,8 +306,12 @@ def _is_arabic(ch: str) -> bool:
 
 
 # Arabic attaches conjunctions, prepositions, the article and pronouns to the word itself.
-_AR_PREFIXES: Final = frozenset("و ف ب ل ك س ال وال بال فال كال لل ولل وب ول وس فب فل فس".split())
-_AR_SUFFIXES: Final = frozenset("ه ها هم هن هما ك كم كن كما ي ني نا ين ون ات ا".split())
+_AR_PREFIXES: Final = frozenset(
+    {*"وفبلكس", "ال", "وال", "بال", "فال", "كال", "لل", "ولل", "وب", "ول", "وس", "فب", "فل", "فس"}
+)
+_AR_SUFFIXES: Final = frozenset(
+    ["ه", "ها", "هم", "هن", "هما", "ك", "كم", "كن", "كما", "ي", "ني", "نا", "ين", "ون", "ات", "ا"]
+)
 
 
 def _arabic_prefix_ok(text: str, start: int) -> bool:
@@ -271,23 +346,22 @@ class _Entry:
         shown = "none" if kind == _REFUSAL else value
         self.match = Match(_SIGNAL_OF_KIND.get(kind, kind), shown, phrase.strip("*"), language)
 
-    def automaton_key(self, key: str) -> tuple[str, bool, bool]:
-        """The key with a space at each end that must be a word boundary, and those two flags.
-
-        Normalised text separates every word by one space, so a padded key can only match
-        whole words. Arabic phrases stay bare: their clitics are checked at match time.
-        """
-        left = not (self.open_left or self.clitics) and _is_word(key[0])
-        right = not (self.open_right or self.clitics) and _is_word(key[-1])
-        return f"{' ' if left else ''}{key}{' ' if right else ''}", left, right
+    def pads(self, key: str) -> tuple[bool, bool]:
+        """Whether each end of the phrase must be a word boundary."""
+        return (
+            not self.open_left and _is_word(key[0]),
+            not self.open_right and _is_word(key[-1]),
+        )
 
 
 @dataclass(frozen=True)
 class _Parameter:
+    """A parameter tag set by a number followed by one of its units, within bounds."""
+
     tag: str
     category: str | None
-    pattern: re.Pattern[str]
     minimum: float
+    maximum: float
 
 
 _LANGUAGE_KEYS: Final = {
@@ -329,7 +403,7 @@ class _Builder:
     def __init__(self) -> None:
         self.entries: dict[str, list[_Entry]] = {}
         self.variants: dict[str, list[_Entry]] = {}
-        self.parameters: list[_Parameter] = []
+        self.parameters: dict[str, list[_Parameter]] = {}  # by normalised unit
 
     def add(self, phrases: list[str], kind: str, value: str, language: str, where: str) -> None:
         for phrase in phrases:
@@ -387,21 +461,37 @@ class _Builder:
                 where = f"{name} {category}.{lang}"
                 self.add(_phrases(phrases, where), _CATEGORY, str(category), str(lang), name)
         for i, item in enumerate(data.get("parameters") or []):
+            where = f"{name} parameter #{i + 1}"
             try:
                 category = item.get("category")
-                self.parameters.append(
-                    _Parameter(
-                        tag=str(item["tag"]),
-                        category=None if category is None else str(category),
-                        pattern=re.compile(item["pattern"]),
-                        minimum=float(item.get("min", 0)),
-                    )
+                parameter = _Parameter(
+                    tag=str(item["tag"]),
+                    category=None if category is None else str(category),
+                    minimum=float(item.get("min", float("-inf"))),
+                    maximum=float(item.get("max", float("inf"))),
                 )
-            except (AttributeError, KeyError, TypeError, ValueError, re.error) as exc:
-                raise VocabularyError(f"{name}: parameter #{i + 1}: {exc}") from exc
+            except (AttributeError, KeyError, TypeError, ValueError) as exc:
+                raise VocabularyError(f"{where}: {exc!r}") from exc
+            units = [normalise(u) for u in _phrases(item.get("units"), f"{where} units")]
+            if not units or not all(units):
+                raise VocabularyError(f"{where}: 'units' lists one or more units")
+            for unit in units:
+                self.parameters.setdefault(unit, []).append(parameter)
 
 
 _GROUPED_NUMBER: Final = re.compile(r"\d{1,3}(?:[.,]\d{3})+")
+# "20k mAh", "2万毫安": a multiplier may sit between the number and the unit.
+_MULTIPLIERS: Final = {"k": 1_000.0, "万": 10_000.0}
+
+
+def _quantity_pattern(units: list[str]) -> re.Pattern[str]:
+    """Number, optional multiplier, one of the units (longest first), not followed by a letter."""
+    alternatives = "|".join(re.escape(u) for u in sorted(units, key=len, reverse=True))
+    multipliers = "|".join(re.escape(m) for m in _MULTIPLIERS)
+    # Starting with \d (the lookbehind after it) lets the regex engine skip to digits quickly.
+    return re.compile(
+        rf"(\d(?<![\d.,]\d)\d*(?:[.,]\d+)*)\s?({multipliers})?\s?({alternatives})(?![a-z])"
+    )
 
 
 def _number(text: str) -> float:
@@ -415,17 +505,48 @@ def _number(text: str) -> float:
 
 # --- detection -----------------------------------------------------------------------------
 
+# A distinct signal of a phrase: (kind, value, match by language, first match). A word listed
+# in five languages is weighed once and shown in the language of the message.
+_Signal = tuple[str, str, dict[str, Match], Match]
 
-@dataclass(frozen=True, slots=True)
-class _Hit:
-    """One vocabulary phrase found in the (space-padded) normalised text."""
 
-    start: int
-    stop: int
-    cjk: bool
+class _Payload(NamedTuple):
+    """What one key of the automaton stands for; built once, at load."""
+
     kinds: frozenset[str]
     entries: tuple[_Entry, ...]
-    languages: frozenset[str]
+    languages: tuple[str, ...]
+    signals: tuple[_Signal, ...]
+    vote_only: bool  # a stopword: it tells the language and nothing else
+
+
+# One phrase found in the space-padded text: (order, start, stop, cjk, payload), where order
+# sorts by start, then longest, then most padded. A plain tuple: detect() makes several per
+# message on its hot path.
+_Hit = tuple[int, int, int, bool, _Payload]
+_BY_ORDER: Final = operator.itemgetter(0)
+_START: Final = 1
+_STOP: Final = 2
+_CJK: Final = 3
+_PAYLOAD: Final = 4
+_DIGIT: Final = re.compile(r"\d")
+_OPT_OUT_ONLY: Final = frozenset({_OPT_OUT_KW, _FILLER})
+_OPT_IN_ONLY: Final = frozenset({_OPT_IN_KW, _FILLER})
+
+
+def _payload(entries: tuple[_Entry, ...]) -> _Payload:
+    signals: dict[tuple[str, str], dict[str, Match]] = {}
+    for e in entries:
+        if e.kind not in _SILENT:
+            signals.setdefault((e.kind, e.value), {}).setdefault(e.language, e.match)
+    kinds = frozenset(e.kind for e in entries)
+    return _Payload(
+        kinds,
+        entries,
+        tuple(sorted({e.language for e in entries})),
+        tuple((k, v, m, next(iter(m.values()))) for (k, v), m in signals.items()),
+        kinds == {_MARKER},
+    )
 
 
 def _in_scope(text: str, start: int, stop: int, cjk: bool) -> bool:
@@ -439,10 +560,11 @@ def _in_scope(text: str, start: int, stop: int, cjk: bool) -> bool:
 
 
 def _negatable_by(hit: _Hit, languages: frozenset[str]) -> bool:
-    if hit.kinds.isdisjoint(_NEGATABLE):
+    kinds, entries = hit[_PAYLOAD].kinds, hit[_PAYLOAD].entries
+    if kinds.isdisjoint(_NEGATABLE):
         return False
     return "und" in languages or any(
-        e.language in languages for e in hit.entries if e.kind in _NEGATABLE
+        e.language in languages for e in entries if e.kind in _NEGATABLE
     )
 
 
@@ -456,13 +578,9 @@ def _negations(text: str, hits: list[_Hit]) -> tuple[set[int], set[int]]:
     """
     negated: set[int] = set()
     used: set[int] = set()
-    for j, negator in enumerate(hits):
-        if negator.kinds.isdisjoint(_NEGATOR_KINDS):
-            continue
-        for direction in (_NEG_BEFORE, _NEG_AFTER):
-            if direction not in negator.kinds:
-                continue
-            languages = frozenset(e.language for e in negator.entries if e.kind == direction)
+    for j, (_, n_start, n_stop, n_cjk, n_payload) in enumerate(hits):
+        for direction in _NEGATOR_KINDS & n_payload.kinds:
+            languages = frozenset(e.language for e in n_payload.entries if e.kind == direction)
             if direction == _NEG_BEFORE:
                 candidates = range(j + 1, min(len(hits), j + 1 + _NEGATION_HIT_REACH))
             else:
@@ -470,12 +588,12 @@ def _negations(text: str, hits: list[_Hit]) -> tuple[set[int], set[int]]:
             for i in candidates:
                 hit = hits[i]
                 if direction == _NEG_BEFORE:
-                    gap_start, gap_stop = negator.stop, hit.start
+                    gap_start, gap_stop = n_stop, hit[_START]
                 else:
-                    gap_start, gap_stop = hit.stop, negator.start
+                    gap_start, gap_stop = hit[_STOP], n_start
                 if gap_start > gap_stop:
                     continue  # overlaps the negator
-                if not _in_scope(text, gap_start, gap_stop, hit.cjk or negator.cjk):
+                if not _in_scope(text, gap_start, gap_stop, hit[_CJK] or n_cjk):
                     break
                 if _negatable_by(hit, languages):
                     negated.add(i)
@@ -488,41 +606,53 @@ def _only(text: str, hits: list[_Hit], kinds: frozenset[str]) -> bool:
     """Whether the words of text are all covered by hits of the given kinds."""
     rest, pos = [], 0
     for hit in hits:
-        if not hit.kinds.isdisjoint(kinds):
-            rest.append(text[pos : hit.start])
-            pos = hit.stop
+        if not hit[_PAYLOAD].kinds.isdisjoint(kinds):
+            rest.append(text[pos : hit[_START]])
+            pos = hit[_STOP]
     rest.append(text[pos:])
     # CJK characters count as words here: "停" alone stops, "充满了也不停" does not.
     return not any(ch.isalnum() or _is_word(ch) for ch in "".join(rest))
 
 
+def _automaton_keys(
+    key: str, entries: list[_Entry]
+) -> Iterator[tuple[str, int, int, list[_Entry]]]:
+    """(automaton key, left pad, right pad, entries) for one normalised phrase.
+
+    Normalised text separates tokens by one space, so a key that carries a space at each end
+    that must be a word boundary matches whole words only. A padded key also holds the entries
+    that need less padding ("promo*" is found in "promo" too), so that the most padded key
+    found on a span speaks for all. Arabic keys stay bare, to allow clitics; _scan checks them.
+    """
+    if _is_arabic(key[0]):
+        yield key, 0, 0, entries
+        return
+    needs = [(e, *e.pads(key)) for e in entries]
+    for left, right in sorted({(need_l, need_r) for _, need_l, need_r in needs}):
+        fits = [e for e, need_l, need_r in needs if need_l <= left and need_r <= right]
+        yield f"{' ' if left else ''}{key}{' ' if right else ''}", int(left), int(right), fits
+
+
 class Detector:
     """Compiled vocabulary: one Aho-Corasick automaton over every phrase of every language."""
 
-    def __init__(self, entries: Mapping[str, list[_Entry]], parameters: list[_Parameter]) -> None:
-        groups: dict[tuple[str, bool, bool], list[_Entry]] = {}
-        for key, group in entries.items():
-            for entry in group:
-                groups.setdefault(entry.automaton_key(key), []).append(entry)
+    def __init__(
+        self, entries: Mapping[str, list[_Entry]], parameters: Mapping[str, list[_Parameter]]
+    ) -> None:
         self._automaton = ahocorasick.Automaton()
-        for (padded, left, right), group in groups.items():
-            self._automaton.add_word(
-                padded,
-                (
-                    len(padded),
-                    int(left),
-                    int(right),
-                    any(e.clitics for e in group),
-                    any(_is_cjk(ch) for ch in padded),
-                    frozenset(e.kind for e in group),
-                    tuple(group),
-                    frozenset(e.language for e in group),
-                ),
-            )
-        self._empty = not groups
-        if groups:
+        count = 0
+        for key, group in entries.items():
+            for padded, left, right, fits in _automaton_keys(key, group):
+                check = _is_arabic(key[0])
+                cjk = any(_is_cjk(ch) for ch in padded)
+                value = (len(padded), left, right, check, cjk, _payload(tuple(fits)))
+                self._automaton.add_word(padded, value)
+                count += 1
+        self._empty = not count
+        if count:
             self._automaton.make_automaton()
-        self._parameters = tuple(parameters)
+        self._units = dict(parameters)
+        self._quantity = _quantity_pattern(list(parameters)) if parameters else None
         self.size = len(entries)
 
     @classmethod
@@ -546,102 +676,101 @@ class Detector:
                 builder.add_language(data, path.name)
         return cls(builder.build(), builder.parameters)
 
-    def _scan(self, text: str) -> list[_Hit]:
-        """Phrases in text, which starts and ends with a space; longest first where they nest."""
+    def _scan(self, text: str, votes: list[str] | None) -> list[_Hit]:
+        """The outermost phrases in text, which starts and ends with a space.
+
+        Stopwords only vote, into votes, and only when it is a list: they carry no signal, and
+        as hits they would cost every message that has them.
+        """
         found: list[_Hit] = []
-        for end, value in self._automaton.iter(text):
-            length, left, right, clitics, cjk, kinds, entries, languages = value
+        width = len(text) + 1
+        for end, (length, left, right, check, cjk, payload) in self._automaton.iter(text):
+            if payload.vote_only:
+                if votes is not None:
+                    votes += payload.languages
+                continue
             start, stop = end + 1 - length + left, end + 1 - right
-            if clitics and not (text[start - 1] == " " and text[stop] == " "):
+            if check and not (text[start - 1] == " " and text[stop] == " "):
                 left_ok, right_ok = text[start - 1] == " ", text[stop] == " "
                 entries = tuple(
                     e
-                    for e in entries
-                    if (left_ok or e.open_left or _arabic_prefix_ok(text, start))
-                    and (right_ok or e.open_right or _arabic_suffix_ok(text, stop))
+                    for e in payload.entries
+                    if (left_ok or e.open_left or (e.clitics and _arabic_prefix_ok(text, start)))
+                    and (right_ok or e.open_right or (e.clitics and _arabic_suffix_ok(text, stop)))
                 )
                 if not entries:
                     continue
-                kinds = frozenset(e.kind for e in entries)
-                languages = frozenset(e.language for e in entries)
-            found.append(_Hit(start, stop, cjk, kinds, entries, languages))
+                payload = _payload(entries)
+            order = (start * width - stop) * 4 - left - right
+            found.append((order, start, stop, cjk, payload))
         if len(found) < 2:
             return found
-        # A phrase inside a longer one belongs to it: "thanks" in "no thanks", "no" in
-        # "no more messages", "退" in "退订". One span found under two keys ("promo" and
-        # "promo*") is one phrase.
-        found.sort(key=lambda h: (h.start, -h.stop))
-        hits = [found[0]]
-        for hit in found[1:]:
-            last = hits[-1]
-            if hit.stop > last.stop:
+        # A phrase inside a longer one belongs to it: "thanks" in "no thanks", "退" in "退订";
+        # of one span found under several keys, the most padded speaks for all.
+        found.sort(key=_BY_ORDER)
+        hits: list[_Hit] = []
+        reach = -1
+        for hit in found:
+            if hit[_STOP] > reach:
                 hits.append(hit)
-            elif hit.start == last.start and hit.stop == last.stop:
-                hits[-1] = _Hit(
-                    last.start,
-                    last.stop,
-                    last.cjk,
-                    last.kinds | hit.kinds,
-                    last.entries + hit.entries,
-                    last.languages | hit.languages,
-                )
+                reach = hit[_STOP]
         return hits
 
     def detect(self, text: str, language: str | None = None) -> Signals:
         """Signals in one message; language is a hint (e.g. "pt-BR") that wins ties in the guess."""
         norm, script, letter = _normalise(text)
         padded = f" {norm} "
-        hits = self._scan(padded) if norm and not self._empty else []
-        votes: dict[str, int] = {}
-        negators = keywords = False
-        for hit in hits:
-            for lang in hit.languages:
-                votes[lang] = votes.get(lang, 0) + 1
-            negators = negators or not hit.kinds.isdisjoint(_NEGATOR_KINDS)
-            keywords = keywords or not hit.kinds.isdisjoint(_KEYWORD_KINDS)
-        negated, used_negators = _negations(padded, hits) if negators else (set(), set())
-        keyword_only = {
-            kind: keywords and _only(padded, hits, frozenset({kind, _FILLER}))
-            for kind in _KEYWORD_KINDS
-        }
-        guess = _guess_language(script, letter, votes, language)
+        # One vote per language of every phrase found, unless the script has told the language.
+        votes: list[str] | None = [] if script is None else None
+        hits = self._scan(padded, votes) if norm and not self._empty else []
+        if votes is not None:
+            votes += [lang for hit in hits for lang in hit[_PAYLOAD].languages]
+        guess = script or _guess_language(letter, votes or [], language)
+        has_digit = self._quantity is not None and _DIGIT.search(norm) is not None
+        if not hits and not has_digit:  # most chatter: nothing to weigh
+            return Signals(None, _NOTHING, _NOTHING, _NOTHING, False, False, False, guess, ())
+        all_kinds = _NOTHING.union(*[hit[_PAYLOAD].kinds for hit in hits])
+        if _NEGATOR_KINDS.isdisjoint(all_kinds):
+            negated: set[int] = set()
+            used_negators: set[int] = set()
+        else:
+            negated, used_negators = _negations(padded, hits)
+        # A keyword opts out only when the message is nothing else: "STOP", not "won't stop".
+        opt_out_keyword = _OPT_OUT_KW in all_kinds and _only(padded, hits, _OPT_OUT_ONLY)
+        opt_in_keyword = _OPT_IN_KW in all_kinds and _only(padded, hits, _OPT_IN_ONLY)
 
         rank, refusal, comparison, opt_out, opt_in = 0, False, False, False, False
         interests: set[str] = set()
         categories: set[str] = set()
-        # One piece of evidence per phrase and signal, in the guessed language when it has one.
-        evidence: dict[tuple[int, str, str], Match] = {}
+        evidence: list[Match] = []
         for i, hit in enumerate(hits):
             cancelled = i in negated
-            for e in hit.entries:
-                kind = e.kind
+            for kind, value, matches, first in hit[_PAYLOAD].signals:
                 if cancelled and kind in _NEGATABLE:
                     continue
                 if kind == _LEVEL:
-                    rank = max(rank, _RANK[e.value])
+                    rank = max(rank, _RANK[value])
                 elif kind == _REFUSAL:
                     if i in used_negators:
                         continue  # "discount nahi chahiye" refuses the discount, not the offer
                     refusal = True
                 elif kind == _INTEREST:
-                    interests.add(e.value)
-                    rank = max(rank, _IMPLIED_RANK[e.value])
+                    interests.add(value)
+                    rank = max(rank, _IMPLIED_RANK[value])
                 elif kind == _COMPARISON:
                     comparison = True
                     interests.add("function_oriented")
                     rank = max(rank, _RANK["medium"])
                 elif kind == _CATEGORY:
-                    categories.add(e.value)
-                elif kind in (_OPT_OUT, _OPT_IN) or (kind in _KEYWORD_KINDS and keyword_only[kind]):
-                    if kind in (_OPT_OUT, _OPT_OUT_KW):
-                        opt_out = True
-                    else:
-                        opt_in = True
+                    categories.add(value)
+                elif kind == _OPT_OUT or (kind == _OPT_OUT_KW and opt_out_keyword):
+                    opt_out = True
+                elif kind == _OPT_IN or (kind == _OPT_IN_KW and opt_in_keyword):
+                    opt_in = True
                 else:
                     continue
-                key = (i, e.match.signal, e.match.value)
-                if key not in evidence or e.language == guess:
-                    evidence[key] = e.match
+                # The evidence names the phrase in the guessed language when it has one.
+                evidence.append(matches.get(guess, first) if guess else first)
 
         if opt_out:
             # Every opt-out is a refusal, and what the customer asks us to stop sending
@@ -658,9 +787,9 @@ class Detector:
         else:
             intent = None
 
-        found = [m for m in evidence.values() if not (opt_out and m.signal == "interest")]
+        found = [m for m in evidence if m.signal != "interest"] if opt_out else evidence
         parameters: set[str] = set()
-        if self._parameters and any(ch.isdigit() for ch in norm):
+        if has_digit:
             for match, category in self._parameter_matches(norm):
                 parameters.add(match.value)
                 found.append(match)
@@ -668,45 +797,45 @@ class Detector:
                     categories.add(category)
 
         return Signals(
-            intent=intent,
-            interests=frozenset(interests),
-            categories=frozenset(categories),
-            parameters=frozenset(parameters),
-            comparison=comparison,
-            opt_out=opt_out,
-            opt_in=opt_in,
-            language=guess,
-            evidence=tuple(found),
+            intent,
+            frozenset(interests) if interests else _NOTHING,
+            frozenset(categories) if categories else _NOTHING,
+            frozenset(parameters) if parameters else _NOTHING,
+            comparison,
+            opt_out,
+            opt_in,
+            guess,
+            # "👍👍" is one piece of evidence; vocabulary matches are shared objects.
+            tuple({id(m): m for m in found}.values()) if len(found) > 1 else tuple(found),
         )
 
     def _parameter_matches(self, text: str) -> Iterator[tuple[Match, str | None]]:
-        for parameter in self._parameters:
-            for found in parameter.pattern.finditer(text):
-                number = found.groupdict().get("number")
-                if number is None or _number(number) >= parameter.minimum:
+        assert self._quantity is not None
+        for found in self._quantity.finditer(text):
+            number, multiplier, unit = found.groups()
+            value = _number(number) * _MULTIPLIERS.get(multiplier, 1.0)
+            for parameter in self._units[unit]:
+                if parameter.minimum <= value <= parameter.maximum:
                     match = Match("parameter", parameter.tag, found.group(0), "und")
                     yield match, parameter.category
 
 
-def _guess_language(
-    script: str | None, letter: str | None, votes: dict[str, int], hint: str | None
-) -> str | None:
-    """Script first (Devanagari, Arabic, Han, Vietnamese letters), then the most matched phrases."""
-    if script is not None:
-        return script
-    hint = hint.replace("_", "-").split("-")[0].lower() if hint else None
-    if hint not in LANGUAGES:
-        hint = None
-    ranked = {lang: count for lang, count in votes.items() if lang in LANGUAGES}
+def _guess_language(letter: str | None, votes: list[str], hint: str | None) -> str | None:
+    """The language with the most phrases found (plus a telling letter such as ñ or ã); the hint
+    (the contact's known language) wins a tie, then the order of LANGUAGES."""
     if letter is not None:
-        ranked[letter] = ranked.get(letter, 0) + 1
-    if not ranked:
+        votes.append(letter)
+    hint = hint.replace("_", "-").split("-")[0].lower() if hint else None
+    best, guess = 0, None
+    present = set(votes)
+    for lang in LANGUAGES:
+        if lang in present:
+            count = votes.count(lang)
+            if count > best or (count == best and lang == hint):
+                best, guess = count, lang
+    if guess is None and hint in LANGUAGES:
         return hint
-    best = max(ranked.values())
-    tied = [lang for lang, count in ranked.items() if count == best]
-    if hint in tied:
-        return hint
-    return min(tied, key=LANGUAGES.index)
+    return guess
 
 
 @functools.lru_cache(maxsize=1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -94,6 +95,50 @@ class LearnedWindows(_Section):
         return next(name for name, (start, end) in self.bands.items() if start <= hour < end)
 
 
+class Discount(_Section):
+    """A personal code sent with the follow-up: one per contact and offer, never reused."""
+
+    offer: str = Field(min_length=1, max_length=64)
+    valid_hours: float = Field(48, ge=24, le=72)  # seeds: valid 24-72 h
+
+
+class CadenceRule(_Section):
+    """One row of the follow-up cadence: when it applies, from what moment, how often, what to send."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    priority: int
+    when: dict[str, str] = Field(description="dimension -> value (set dimensions: membership)")
+    anchor: Literal["last_inbound", "last_purchase", "first_seen"] = "last_inbound"
+    offsets_hours: tuple[float, ...] = ()
+    every_days: float | None = Field(default=None, gt=0)
+    once: bool = False  # one send per contact ever (per offer), whatever the anchor
+    template: str = Field(min_length=1)
+    category: Literal["marketing", "utility"] = "marketing"
+    discount: Discount | None = None
+
+    @model_validator(mode="after")
+    def _schedule(self) -> CadenceRule:
+        if bool(self.offsets_hours) == bool(self.every_days):
+            raise ValueError(
+                f"cadence rule {self.name}: give offsets_hours or every_days, not both"
+            )
+        if any(b <= a for a, b in zip(self.offsets_hours, self.offsets_hours[1:], strict=False)):
+            raise ValueError(f"cadence rule {self.name}: offsets_hours must increase")
+        return self
+
+
+class Sending(_Section):
+    marketing_per_week: int = Field(3, ge=0, le=5)  # seeds: 2-3 a week, never more than 5
+    marketing_per_month: int = Field(8, ge=0)
+    high_spender_per_week: int = Field(2, ge=0, le=5)
+    passive_per_month: int = Field(1, ge=0)
+    global_marketing_per_day: int | None = Field(None, ge=0)
+    messages_per_second: float = Field(80, gt=0)  # Cloud API default per number
+    pair_interval_seconds: float = Field(6, ge=0)  # one message per recipient per 6 s
+    lease_seconds: float = Field(300, gt=0)  # a claimed send not finished by then is reconciled
+    max_attempts: int = Field(5, ge=1)
+
+
 class Ruleset(_Section):
     activity: Activity = Activity()
     intent: Intent = Intent()
@@ -103,6 +148,15 @@ class Ruleset(_Section):
     purchase_frequency: PurchaseFrequency = PurchaseFrequency()
     lifecycle: Lifecycle = Lifecycle()
     learned_windows: LearnedWindows = LearnedWindows()
+    cadence: tuple[CadenceRule, ...] = ()
+    sending: Sending = Sending()
+
+    @model_validator(mode="after")
+    def _unique_rules(self) -> Ruleset:
+        names = [r.name for r in self.cadence]
+        if len(names) != len(set(names)):
+            raise ValueError("cadence rule names must be unique")
+        return self
 
 
 class RulesFileError(ValueError):

@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.contacts import service as contacts
 from app.contacts.models import Contact, Message, MessageStatus
 from app.db.upsert import insert_ignore
+from app.scheduling import templates
+from app.sending import outcomes as sending_outcomes
 from app.tagging import service as tagging_service
 from app.tagging.service import Tagging
 from app.webhook.models import InboundEvent, WebhookUpdate
@@ -91,6 +93,8 @@ async def _entry(
         outcome.updates += 1
         if name == "user_preferences" and isinstance(value, dict):
             await _user_preferences(session, value, event.received_at)
+        elif name == "message_template_status_update" and isinstance(value, dict):
+            await templates.apply_status_update(session, value, event.received_at)
 
 
 async def _messages_change(
@@ -241,6 +245,15 @@ async def _status(
     outcome.statuses += 1
     if inserted is None:
         return
+    if outcome.now is not None:
+        await sending_outcomes.on_status_webhook(
+            session,
+            wamid=wamid,
+            state=state,
+            error_code=code if isinstance(code, int) else None,
+            callback_data=status.biz_opaque_callback_data,
+            now=outcome.now,
+        )
     if state == "read" and outcome.tagging is not None and outcome.now is not None:
         contact = await _recipient(session, wamid, status)
         if contact is not None:
