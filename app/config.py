@@ -43,13 +43,27 @@ class Settings(BaseSettings):
             return "sqlite+aiosqlite://" + value[len("sqlite://") :]
         return value
 
+    @field_validator(
+        "whatsapp_app_secret",
+        "whatsapp_verify_token",
+        "whatsapp_access_token",
+        "admin_token",
+        "whatsapp_phone_number_id",
+        "rules_file",
+        mode="before",
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        """`FOO=` in an env file or a compose file means "not set", not "the empty secret"."""
+        return None if isinstance(value, str) and not value.strip() else value
+
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
     @property
     def dry_run(self) -> bool:
-        return self.whatsapp_access_token is None
+        return self.whatsapp_access_token is None or not self.whatsapp_phone_number_id
 
 
 def with_local_secrets(settings: Settings, directory: Path = LOCAL_SECRETS_DIR) -> Settings:

@@ -102,3 +102,15 @@ def test_detector_detect_shows_signals_and_evidence() -> None:
     assert result.exit_code == 0
     assert '"intent": "high"' in result.output
     assert '"phrase"' in result.output
+
+
+def test_blank_environment_values_mean_unset() -> None:
+    from app.config import Settings
+
+    settings = Settings(
+        _env_file=None, whatsapp_access_token="", whatsapp_app_secret="  ", rules_file=""
+    )  # type: ignore[call-arg]
+    assert settings.whatsapp_access_token is None
+    assert settings.whatsapp_app_secret is None
+    assert settings.rules_file is None
+    assert settings.dry_run is True

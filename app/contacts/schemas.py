@@ -119,6 +119,9 @@ class PurchaseCreate(BaseModel):
     currency: str = Field(pattern="^[A-Za-z]{3}$", description="ISO 4217")
     items: list[PurchaseItem] = Field(default_factory=list)
     purchased_at: AwareDatetime
+    discount_code: str | None = Field(
+        default=None, max_length=64, description="a code we sent: marks it redeemed"
+    )
 
 
 class PurchaseRead(BaseModel):

@@ -15,6 +15,7 @@ from app.contacts.preferences_note import Preferences, PreferencesError, parse_n
 from app.contacts.schemas import PreferencesUpdate, PurchaseCreate
 from app.db.upsert import insert_ignore
 from app.errors import BadRequest, Conflict, NotFound
+from app.scheduling import discounts
 from app.tagging import rules
 from app.tagging import service as tagging_service
 from app.tagging.service import Tagging
@@ -190,6 +191,14 @@ async def record_purchase(
         if existing.contact_id != contact.id:
             raise Conflict(f"order {order.order_id!r} belongs to another contact")
         return existing, False
+    if order.discount_code:
+        await discounts.redeem(
+            session,
+            code=order.discount_code,
+            contact_id=contact.id,
+            order_id=order.order_id,
+            now=order.purchased_at,
+        )
     categories = frozenset(i.category for i in order.items if i.category)
     # Evaluated before the row is added: the event itself brings the purchase into the facts.
     await tagging_service.evaluate(

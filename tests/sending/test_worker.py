@@ -448,3 +448,40 @@ async def test_without_a_token_the_sender_runs_dry_and_records(
     assert dry.sent[0].payload["template"]["name"] == "offer_followup"
     [item] = await outbox(session)
     assert item.wamid == dry.sent[0].wamid
+
+
+async def test_a_purchase_with_the_code_records_its_redemption(
+    app: FastAPI, client: httpx.AsyncClient, session: AsyncSession, writer: AsyncSession
+) -> None:
+    await customer_asks(app, client, "hello")
+    cid = await contact_id(session)
+    code = await discounts.assign(
+        writer, contact_id=cid, offer="personal_10", valid_hours=48, now=MONDAY
+    )
+    await writer.commit()
+    order = {
+        "order_id": "SO-77",
+        "amount": "30",
+        "currency": "EUR",
+        "purchased_at": (MONDAY + timedelta(hours=5)).isoformat(),
+        "discount_code": code.code,
+    }
+    assert (
+        await client.post(f"/contacts/{WA}/purchases", json=order, headers=ADMIN)
+    ).status_code == 201
+    await session.rollback()
+    stored = (
+        await session.scalars(select(DiscountCode).where(DiscountCode.code == code.code))
+    ).one()
+    assert stored.order_id == "SO-77"
+    assert stored.redeemed_at == MONDAY + timedelta(hours=5)
+    # Someone else's code, or a code used after it expired, is refused.
+    await customer_asks(app, client, "hi", wa_id="4915199999999")
+    other = {**order, "order_id": "SO-78"}
+    assert (
+        await client.post("/contacts/4915199999999/purchases", json=other, headers=ADMIN)
+    ).status_code == 400
+    late = {**order, "order_id": "SO-79", "purchased_at": (MONDAY + timedelta(days=5)).isoformat()}
+    assert (
+        await client.post(f"/contacts/{WA}/purchases", json=late, headers=ADMIN)
+    ).status_code == 400
