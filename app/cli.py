@@ -347,6 +347,33 @@ def discounts_generate(offer: str, count: int, prefix: str, length: int) -> None
     click.echo(f"added {added} codes to {offer}")
 
 
+@main.command()
+@click.option("--contacts", "count", type=int, default=1000, show_default=True)
+@click.option(
+    "--seed",
+    "seed_value",
+    type=int,
+    default=7,
+    show_default=True,
+    help="random seed (same seed, same data)",
+)
+def seed(count: int, seed_value: int) -> None:
+    """Fill the database with synthetic contacts (demo data; also what the benchmarks use)."""
+    from app import seed as seeding
+    from app.clock import SystemClock
+
+    settings = _settings()
+
+    async def run() -> int:
+        engine = create_engine(settings.database_url)
+        try:
+            return await seeding.seed(engine, count, now=SystemClock().now(), seed=seed_value)
+        finally:
+            await engine.dispose()
+
+    click.echo(f"added {asyncio.run(run())} contacts")
+
+
 @main.group()
 def detector() -> None:
     """The multilingual intent detector."""

@@ -11,15 +11,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Row, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.contacts.models import Contact, Purchase
 from app.db.upsert import insert_ignore
 from app.scheduling import cadence
 from app.scheduling.models import OutboxItem
+from app.tagging.rules import Tags
 from app.tagging.ruleset import Ruleset
-from app.tagging.service import tags_of
 
 
 @dataclass(frozen=True)
@@ -70,13 +70,9 @@ async def plan(
     last = after_id
     while limit is None or report.contacts < limit:
         size = batch if limit is None else min(batch, limit - report.contacts)
-        contacts = list(
-            (
-                await session.scalars(
-                    select(Contact).where(Contact.id > last).order_by(Contact.id).limit(size)
-                )
-            ).all()
-        )
+        # Plain rows of the columns planning reads: full ORM objects cost about twice as much.
+        query = select(*PLAN_COLUMNS).where(Contact.id > last).order_by(Contact.id).limit(size)
+        contacts: list[Row[Any]] = list((await session.execute(query)).all())
         if not contacts:
             break
         last = contacts[-1].id
@@ -91,9 +87,44 @@ async def plan(
     return report, out
 
 
+PLAN_COLUMNS = (
+    Contact.id,
+    Contact.wa_id,
+    Contact.user_id,
+    Contact.opted_out,
+    Contact.first_seen_at,
+    Contact.last_inbound_at,
+    Contact.activity,
+    Contact.intent,
+    Contact.status,
+    Contact.lifecycle,
+    Contact.engagement,
+    Contact.spend_tier,
+    Contact.purchase_frequency,
+    Contact.interests,
+    Contact.categories,
+    Contact.windows,
+)
+
+
+def _tags(row: Row[Any]) -> Tags:
+    return Tags(
+        activity=row.activity,
+        intent=row.intent,
+        status=row.status,
+        lifecycle=row.lifecycle,
+        engagement=row.engagement,
+        spend_tier=row.spend_tier,
+        purchase_frequency=row.purchase_frequency,
+        interests=frozenset(row.interests or ()),
+        categories=frozenset(row.categories or ()),
+        windows=frozenset(row.windows or ()),
+    )
+
+
 async def _plan_batch(
     session: AsyncSession,
-    contacts: Sequence[Contact],
+    contacts: Sequence[Row[Any]],
     *,
     now: datetime,
     ruleset: Ruleset,
@@ -126,7 +157,7 @@ async def _plan_batch(
     result: list[Planned] = []
     rules_by_name = {r.name: r for r in ruleset.cadence}
     for contact in contacts:
-        tags = tags_of(contact)
+        tags = _tags(contact)
         view = cadence.ContactView(
             contact_id=contact.id,
             tags=tags,
@@ -183,6 +214,7 @@ async def _plan_batch(
             .values(state="cancelled", reason="superseded_or_no_longer_applies", updated_at=now)
         )
     if inserts:
-        await session.execute(insert_ignore(session, OutboxItem), inserts)
+        # Core insert on the table: the driver's executemany, without the ORM's per-row bookkeeping.
+        await session.execute(insert_ignore(session, OutboxItem.__table__), inserts)
     await session.flush()
     return result

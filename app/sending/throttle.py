@@ -189,4 +189,3 @@ class Throttle:
     def penalise(self, seconds: float, now: float) -> None:
         """Pause every send not yet reserved for ``seconds`` (Cloud API error 130429)."""
         self.bucket.penalise(seconds, now)
-        self.pairs._advance(now)

@@ -53,7 +53,6 @@ _CATEGORY, _FILLER, _NEG_BEFORE, _NEG_AFTER = "category", "filler", "neg_before"
 _IGNORE, _MARKER = "ignore", "marker"
 _NEGATABLE: Final = frozenset({_INTEREST, _COMPARISON, _OPT_OUT, _OPT_OUT_KW, _OPT_IN, _OPT_IN_KW})
 _NEGATOR_KINDS: Final = frozenset({_NEG_BEFORE, _NEG_AFTER})
-_KEYWORD_KINDS: Final = frozenset({_OPT_OUT_KW, _OPT_IN_KW})
 _SILENT: Final = frozenset({_MARKER, _IGNORE, _FILLER, _NEG_BEFORE, _NEG_AFTER})
 _NOTHING: Final[frozenset[str]] = frozenset()
 _SIGNAL_OF_KIND: Final = {
@@ -187,15 +186,16 @@ def _build_table() -> dict[int, str | None]:
 
 
 _TABLE: Final = _build_table()
-# Lower-case ASCII needs the table only for its few other characters; a regex finds them faster
-# than str.translate walks the whole text.
-_ASCII_SPECIAL: Final = {chr(cp): v or "" for cp, v in _TABLE.items() if cp < 0x80}
-_ASCII_SPECIAL_CHAR: Final = re.compile(r"[^a-z0-9 .,]")
-# Latin letters with a few accents ("¿cuánto cuesta?") take the same road, minus NFKC, which
-# leaves them unchanged; anything past Latin Extended-B (emoji, other scripts) takes the long one.
+# Text within Latin Extended-B (English, and Spanish or German with their accents) has only a
+# few characters that change; a regex finds them faster than NFKC and str.translate walk the
+# whole text. Below U+0250 no character composes with another, so mapping one at a time gives
+# what the long road gives.
 _BEYOND_LATIN: Final = re.compile("[^\x00-\u024f]")
-_LATIN_SPECIAL: Final = {chr(cp): v or "" for cp, v in _TABLE.items() if cp < 0x250}
-_LATIN_SPECIAL_CHAR: Final = re.compile("[^a-z0-9 .,\u00aa\u00b5\u00ba\u0100-\u024f]|[\u00c0-\u024f]")
+_LATIN_SPECIAL: Final = {
+    chr(cp): unicodedata.normalize("NFKC", chr(cp)).casefold().translate(_TABLE)
+    for cp in range(0x250)
+}
+_LATIN_SPECIAL_CHAR: Final = re.compile(r"[^a-z0-9 .,]")
 # "don't" ≡ "dont", "I'll" ≡ "ill", "what's" ≡ "whats"; other apostrophes separate words, as in
 # the French elisions "j'achète", "m'envoyer".
 _CONTRACTION: Final = re.compile(r"(?<=[a-z])'(?=(?:t|s|ll|re|ve|m|d)\b)")
@@ -238,28 +238,30 @@ def _first(match: re.Match[str]) -> str:
     return match.group(1)
 
 
-def _ascii_special(match: re.Match[str]) -> str:
-    return _ASCII_SPECIAL[match.group()]
-
-
 def _latin_special(match: re.Match[str]) -> str:
     ch = match.group()
-    return _LATIN_SPECIAL.get(ch, ch)
+    mapped = _LATIN_SPECIAL.get(ch)
+    if mapped is None:  # lower() took it past U+024F: "Ə" → "ə"
+        mapped = unicodedata.normalize("NFKC", ch).casefold().translate(_TABLE)
+    return mapped
 
 
 def _normalise(text: str) -> tuple[str, str | None, str | None]:
     """Return (normalised text, language by script, language by a telling letter)."""
     script = letter = None
-    if text.isascii():
-        folded = _ASCII_SPECIAL_CHAR.sub(_ascii_special, text.lower())
-    else:
-        folded = unicodedata.normalize("NFKC", text).casefold()
+    ascii_only = text.isascii()
+    latin = ascii_only or not _BEYOND_LATIN.search(text)
+    folded = text.lower() if latin else unicodedata.normalize("NFKC", text).casefold()
+    if not ascii_only:
         found = _SCRIPT_CHAR.search(folded)
         if found is not None:
             script = _script_language(found.group())
         else:
             found = _LETTER_CHAR.search(folded)
             letter = _LETTER_LANGUAGE[found.group()] if found is not None else None
+    if latin:
+        folded = _LATIN_SPECIAL_CHAR.sub(_latin_special, folded)
+    else:
         folded = folded.translate(_TABLE)
         if script == "zh" or _CJK_RUN.search(folded):
             folded = _CJK_RUN.sub(_spaced, folded)  # Latin next to Han still ends a word
