@@ -17,6 +17,9 @@ from app.tagging.rules import Tags
 from app.tagging.ruleset import CadenceRule, Discount
 
 
+MAX_LATENESS = timedelta(hours=24)
+
+
 @dataclass(frozen=True)
 class ContactView:
     contact_id: int
@@ -76,22 +79,25 @@ def _next_slot(
     }
     if rule.once:
         key = f"{contact_id}:{rule.name}" + (f":{rule.discount.offer}" if rule.discount else "")
-        if key in planned:
+        due = anchor + timedelta(hours=rule.offsets_hours[0] if rule.offsets_hours else 0)
+        # Long past (an old tag when the service starts): wait for the contact's next message.
+        if key in planned or now - due > MAX_LATENESS:
             return None
         return _followup(
             rule,
             key,
-            anchor + timedelta(hours=rule.offsets_hours[0] if rule.offsets_hours else 0),
+            due,
             evidence,
         )
     stamp = anchor.strftime("%Y%m%dT%H%M%S")
     if rule.offsets_hours:
         for slot, offset in enumerate(rule.offsets_hours):
             key = f"{contact_id}:{rule.name}:{stamp}:{slot}"
-            if key not in planned:
-                return _followup(
-                    rule, key, anchor + timedelta(hours=offset), {**evidence, "slot": slot}
-                )
+            due = anchor + timedelta(hours=offset)
+            # A step of a sequence that is long past (the service was off, the contact was
+            # imported) is skipped: a "12 h after your question" message a month later is noise.
+            if key not in planned and now - due <= MAX_LATENESS:
+                return _followup(rule, key, due, {**evidence, "slot": slot})
         return None
     assert rule.every_days is not None
     period = timedelta(days=rule.every_days)

@@ -112,3 +112,19 @@ def test_replenishment_from_the_purchase_date() -> None:
 
 def test_nothing_applies_means_no_followup() -> None:
     assert next_followup(view(Tags()), RULES, set(), NOW) is None
+
+
+def test_steps_of_a_sequence_long_past_are_skipped() -> None:
+    # The question was 3 days ago: the 12 h and 36 h steps are over a day late, the 60 h one is not.
+    followup = next_followup(
+        view(Tags(intent="high"), inbound=NOW - timedelta(days=3)), RULES, set(), NOW
+    )
+    assert followup.rule == "high_intent_followup"
+    assert followup.evidence["slot"] == 2
+    # A month later the whole sequence is past; nothing else matches either.
+    assert (
+        next_followup(
+            view(Tags(intent="high"), inbound=NOW - timedelta(days=30)), RULES, set(), NOW
+        )
+        is None
+    )
