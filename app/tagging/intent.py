@@ -534,6 +534,7 @@ _PAYLOAD: Final = 4
 _DIGIT: Final = re.compile(r"\d")
 _OPT_OUT_ONLY: Final = frozenset({_OPT_OUT_KW, _FILLER})
 _OPT_IN_ONLY: Final = frozenset({_OPT_IN_KW, _FILLER})
+_NEGATION_ONLY: Final = frozenset({_NEG_BEFORE, _NEG_AFTER, _FILLER})
 
 
 def _payload(entries: tuple[_Entry, ...]) -> _Payload:
@@ -786,6 +787,10 @@ class Detector:
             intent = "none"
         elif rank:
             intent = "potential"
+        elif not _NEGATOR_KINDS.isdisjoint(all_kinds) and _only(padded, hits, _NEGATION_ONLY):
+            # A reply that is nothing but a negation ("no", "لا", "不要") turns the offer down.
+            intent = "none"
+            evidence.append(_bare_refusal(hits, guess))
         else:
             intent = None
 
@@ -820,6 +825,13 @@ class Detector:
                 if parameter.minimum <= value <= parameter.maximum:
                     match = Match("parameter", parameter.tag, found.group(0), "und")
                     yield match, parameter.category
+
+
+def _bare_refusal(hits: list[_Hit], guess: str | None) -> Match:
+    """The evidence of a message made of negators only: its first negator, as a refusal."""
+    negators = [e for hit in hits for e in hit[_PAYLOAD].entries if e.kind in _NEGATOR_KINDS]
+    entry = next((e for e in negators if e.language == guess), negators[0])
+    return Match("intent", "none", entry.match.phrase, entry.language)
 
 
 def _guess_language(letter: str | None, votes: list[str], hint: str | None) -> str | None:

@@ -4,6 +4,7 @@ traps, parameters, language guess, vocabulary loading and robustness."""
 from __future__ import annotations
 
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -25,8 +26,8 @@ def detector() -> Detector:
     return default_detector()
 
 
-def _ids(rows: list[tuple[str, object, object]] | list[tuple[str, object]]) -> list[str]:
-    return [row[0][:40] for row in rows]
+def _ids(rows: Sequence[Sequence[object]]) -> list[str]:
+    return [str(row[0])[:40] for row in rows]
 
 
 # --- one message per level and language ----------------------------------------------------
@@ -128,6 +129,16 @@ def test_negation_cancels_the_nearest_want(
     assert (signals.intent, set(signals.interests)) == (intent, interests)
 
 
+BARE_NEGATIONS = ["no", "No!", "nope", "no pls", "nein", "لا", "不要", "jangan"]
+
+
+@pytest.mark.parametrize("text", BARE_NEGATIONS, ids=BARE_NEGATIONS)
+def test_a_bare_negation_turns_the_offer_down(detector: Detector, text: str) -> None:
+    signals = detector.detect(text)
+    assert (signals.intent, signals.opt_out) == ("none", False)
+    assert [m.value for m in signals.evidence] == ["none"]
+
+
 # --- how people type -----------------------------------------------------------------------
 
 TYPING = [
@@ -182,6 +193,14 @@ OPT_OUT_TRAPS = [
     "充电器一直不停闪",
     "quạt ko dừng được",
     "cancel the red one, keep the rest",
+    "no me manden el rojo, mejor el azul",
+    "não parem de me mandar promoções",
+    "đừng ngừng gửi khuyến mãi nha",
+    "offers bhejna band mat karna",
+    "how do i turn off the notifications on the watch",
+    "je passe au magasin demain",
+    "gibt es keine angebote mehr?",
+    "no dejen de mandarme ofertas",
 ]
 
 
@@ -214,6 +233,16 @@ OPT_OUTS = [
     "别再发了",
     "đừng nhắn tin nữa",
     "STOP sending me promos",
+    "stop texting me already",
+    "no more whatsapps please",
+    "basta de spam",
+    "chega de propaganda",
+    "plus de pubs svp",
+    "gak mau terima promo lagi",
+    "promotions nahi chahiye",
+    "ما ابغى عروض بعد اليوم",
+    "不要再推送了",
+    "đừng nhắn nữa shop",
 ]
 
 
@@ -503,6 +532,84 @@ GENERALISATION = [
     ("vi", "dạ em cảm ơn", "potential", [], False),
     ("vi", "em ko lấy nữa đâu", "none", [], False),
     ("vi", "shop có voucher ko ạ", "high", ["discount_sensitive"], False),
+    # Written after the held-out measurement, for the classes of gap it showed: stock and
+    # colour questions, malfunctions ("keeps switching off"), care questions, warranty length,
+    # payment words, "don't stop sending" traps and opt-out families, in both Hindi scripts.
+    ("en", "hey do u still have the grey hoodie in a medium?", "high", [], False),
+    ("en", "the humidifier keeps switching off by itself, is it faulty?", "medium", [], False),
+    ("en", "no, thanks. all sorted", "none", [], False),
+    ("en", "quit messaging me, i never signed up for this", "none", [], True),
+    (
+        "en",
+        "ive always bought my running shoes here, any new colours this season?",
+        "medium",
+        ["brand_loyal", "novelty_seeking"],
+        False,
+    ),
+    ("en", "do you take apple pay?", "high", [], False),
+    ("de", "wie viel wiegt der koffer leer?", "medium", [], False),
+    ("de", "kann ich mit kreditkarte zahlen?", "high", [], False),
+    ("de", "die uhr piept ständig, wie stelle ich das ab?", "medium", [], False),
+    ("de", "hatten wir schon, ist der noch lieferbar?", "high", ["brand_loyal"], False),
+    ("de", "löscht bitte meine nummer aus eurer liste", "none", [], True),
+    ("es", "como hago para comprar dos?", "high", [], False),
+    ("es", "se puede lavar en lavadora la funda?", "medium", [], False),
+    ("es", "cuanto dura la garantia de la plancha?", "medium", [], False),
+    ("es", "basta de publicidad por favor", "none", [], True),
+    (
+        "es",
+        "no dejen de mandarme las promos, hay rebajas hoy?",
+        "high",
+        ["discount_sensitive"],
+        False,
+    ),
+    ("pt", "vcs tem a bolsa preta ainda?", "high", [], False),
+    ("pt", "o carrinho dobra fácil? cabe no porta-malas?", "medium", [], False),
+    ("pt", "a balança não para de apitar, como desliga?", "medium", [], False),
+    (
+        "pt",
+        "não parem de me mandar os cupons, tem desconto hoje?",
+        "high",
+        ["discount_sensitive"],
+        False,
+    ),
+    ("pt", "apaguem meu número da lista por favor", "none", [], True),
+    ("fr", "vs l'avez en 40 la veste ?", "high", [], False),
+    ("fr", "le babyphone arrête pas de biper, ça se règle ?", "medium", [], False),
+    (
+        "fr",
+        "j'adore la marque, y a une remise en ce moment ?",
+        "high",
+        ["brand_loyal", "discount_sensitive"],
+        False,
+    ),
+    ("fr", "merci de ne plus m'envoyer de pubs", "none", [], True),
+    ("fr", "je passe en boutique demain, merci", "potential", [], False),
+    ("id", "kak sepatunya ada gak size 39?", "high", [], False),
+    ("id", "kipasnya bunyi terus gak berhenti kak, gimana ya", "medium", [], False),
+    ("id", "gak kak, makasih", "none", [], False),
+    ("id", "saya tidak mau terima promo lagi", "none", [], True),
+    ("id", "jangan berhenti kirim info diskon ya kak", "high", ["discount_sensitive"], False),
+    ("hi", "ye kurta blue colour me hai kya?", "high", [], False),
+    ("hi", "bill milega na? gst wala", "medium", [], False),
+    ("hi", "ये जूते चमड़े के हैं क्या?", "medium", [], False),
+    ("hi", "offers bhejna band mat karna, sale kab hai?", "high", ["discount_sensitive"], False),
+    ("hi", "mera number list se hata do", "none", [], True),
+    ("ar", "lessa mawgood el shanta el sowda?", "high", [], False),
+    ("ar", "المكيف ما يطفي، ايش اسوي؟", "medium", [], False),
+    ("ar", "ينفع ادفع بالبطاقة؟", "high", [], False),
+    ("ar", "احذفوني من القائمة لو سمحت", "none", [], True),
+    ("ar", "ana ba7eb el brand da, fi 5asm?", "high", ["brand_loyal", "discount_sensitive"], False),
+    ("zh", "请不要再推送促销信息", "none", [], True),
+    ("zh", "净水器老是报警 怎么关掉", "medium", [], False),
+    ("zh", "有没有其他颜色 白的还有吗", "high", [], False),
+    ("zh", "这个床垫能折叠吗", "medium", [], False),
+    ("zh", "我一直用你家的面霜 最近有活动吗", "high", ["brand_loyal", "discount_sensitive"], False),
+    ("vi", "váy đỏ còn size M ko shop", "high", [], False),
+    ("vi", "quần này giặt máy được ko", "medium", [], False),
+    ("vi", "thôi khỏi nha shop", "none", [], False),
+    ("vi", "đừng ngừng gửi mã giảm giá nha shop", "high", ["discount_sensitive"], False),
+    ("vi", "shop đừng nhắn tin quảng cáo cho em nữa", "none", [], True),
 ]
 
 
