@@ -214,7 +214,7 @@ def scheduler_run_once(now_text: str | None) -> None:
     """Plan, then send what is due at that moment (dry run without WHATSAPP_ACCESS_TOKEN)."""
     from dataclasses import asdict
 
-    from app.clock import ManualClock
+    from app.clock import SystemClock
     from app.sending.worker import Sender
     from app.tagging import ruleset as ruleset_module
 
@@ -227,7 +227,9 @@ def scheduler_run_once(now_text: str | None) -> None:
         engine = create_engine(settings.database_url)
         async with cloud_api(settings) as api:
             try:
-                sender = Sender(create_sessionmaker(engine), ManualClock(now), api, rules)
+                # `now` is the moment the rules see; the sends are still paced in real time, on
+                # the clock every other worker shares.
+                sender = Sender(create_sessionmaker(engine), SystemClock(), api, rules)
                 return asdict(await sender.run_once(now))
             finally:
                 await engine.dispose()

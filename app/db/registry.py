@@ -4,6 +4,7 @@ from app.access import models as access_models
 from app.contacts import models as contacts_models
 from app.db.base import Base
 from app.scheduling import models as scheduling_models
+from app.sending import models as sending_models
 from app.tagging import models as tagging_models
 from app.webhook import models as webhook_models
 
@@ -12,6 +13,7 @@ __all__ = [
     "access_models",
     "contacts_models",
     "scheduling_models",
+    "sending_models",
     "tagging_models",
     "webhook_models",
 ]

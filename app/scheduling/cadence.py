@@ -16,7 +16,6 @@ from typing import Any
 from app.tagging.rules import Tags
 from app.tagging.ruleset import CadenceRule, Discount
 
-
 MAX_LATENESS = timedelta(hours=24)
 
 

@@ -1,25 +1,30 @@
 """Outbox transitions: what to send for a claimed follow-up, and what its result means.
 
-prepare() runs every hard constraint again at the moment of sending (the plan may be hours old);
-record_*() apply a send result, a Cloud API error or a status webhook to the outbox row.
+prepare_batch() runs every hard constraint again at the moment of sending (the plan may be hours
+old); record_batch() and record_*() apply send results, Cloud API errors and status webhooks to
+the outbox rows. The batch forms do one claim's worth of rows in one unit of work.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, case, func, insert, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.contacts.models import Contact, Message, MessageStatus
 from app.contacts.preferences_note import Preferences, PreferencesError
+from app.db.base import UTCDateTime
 from app.scheduling import cadence, constraints, discounts, templates
-from app.scheduling.models import OutboxItem
+from app.scheduling.models import OutboxItem, Template
 from app.tagging import service as tagging_service
 from app.tagging.models import TagEvent
 from app.tagging.ruleset import Ruleset
@@ -30,17 +35,30 @@ log = logging.getLogger("app.sending")
 
 CALLBACK_PREFIX = "outbox:"
 DONE_RANK = {"sent": 1, "delivered": 2, "read": 3, "failed": 9}
+# Sends older than this count for no cap (the longest rolling window is a month).
+HISTORY = timedelta(days=31)
+YIELD_EVERY = 20
 
 
 @dataclass(frozen=True)
 class SendRequest:
     outbox_id: int
+    contact_id: int
     to: str
     template: TemplateSpec | None
     language: str | None
     params: TemplateParams | None
     text: str | None
     callback_data: str
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    """What the Cloud API answered to one request: a wamid, or an error."""
+
+    request: SendRequest
+    wamid: str | None = None
+    error: CloudAPIError | None = None
 
 
 def policy_of(ruleset: Ruleset) -> constraints.Policy:
@@ -75,7 +93,7 @@ async def marketing_sent(session: AsyncSession, contact_id: int, now: datetime) 
             OutboxItem.contact_id == contact_id,
             OutboxItem.category == "marketing",
             OutboxItem.sent_at.is_not(None),
-            OutboxItem.sent_at >= now - timedelta(days=31),
+            OutboxItem.sent_at >= now - HISTORY,
         )
     )
     return [t for t in rows if t is not None]
@@ -96,97 +114,247 @@ async def marketing_today(session: AsyncSession, now: datetime) -> int:
 async def prepare(
     session: AsyncSession, outbox_id: int, *, now: datetime, ruleset: Ruleset
 ) -> SendRequest | None:
-    """Re-checks every constraint for a claimed follow-up; None when it is not to be sent now."""
-    item = await session.get(OutboxItem, outbox_id)
-    if item is None or item.state != "sending":
-        return None
-    # Locking the contact serialises concurrent sends to one person across workers, so the caps
-    # below count every send that got this far (each reserves its slot by setting sent_at).
-    contact = await session.get(Contact, item.contact_id, with_for_update=True)
-    if contact is None:
-        return _finish(item, "dropped", "contact_gone", now)
-    rule = next((r for r in ruleset.cadence if r.name == item.rule), None)
-    if rule is not None and not cadence.matches(rule, tagging_service.tags_of(contact)):
-        return _finish(item, "cancelled", "rule_no_longer_applies", now)
+    """prepare_batch() for one claimed follow-up."""
+    requests = await prepare_batch(session, [outbox_id], now=now, ruleset=ruleset)
+    return requests[0] if requests else None
+
+
+async def prepare_batch(
+    session: AsyncSession, outbox_ids: Sequence[int], *, now: datetime, ruleset: Ruleset
+) -> list[SendRequest]:
+    """Re-checks every constraint for claimed follow-ups; returns those to send now, oldest due
+    first. The others are settled here: back to planned with a new time, or dropped."""
+    items = [
+        item
+        for item in (
+            await session.scalars(
+                select(OutboxItem)
+                .where(OutboxItem.id.in_(outbox_ids))
+                .order_by(OutboxItem.not_before, OutboxItem.id)
+            )
+        ).all()
+        if item.state == "sending"
+    ]
+    if not items:
+        return []
+    # Locking the contacts serialises sends to one person across workers, so the caps below
+    # count every send that got this far (each reserves its slot by setting sent_at). Id order:
+    # two batches that share contacts cannot deadlock.
+    contacts = {
+        c.id: c
+        for c in (
+            await session.scalars(
+                select(Contact)
+                .where(Contact.id.in_({item.contact_id for item in items}))
+                .order_by(Contact.id)
+                .with_for_update()
+            )
+        ).all()
+    }
+    history = await _send_history(session, list(contacts), now)
     policy = policy_of(ruleset)
     today = (
         await marketing_today(session, now) if policy.global_marketing_per_day is not None else 0
     )
-    decision = constraints.decide(
-        recipient_of(contact),
-        constraints.PlannedSend(
-            category=item.category, free_form=item.template is None, due_at=item.due_at
-        ),
-        marketing_sent=await marketing_sent(session, contact.id, now),
-        global_marketing_today=today,
-        now=now,
-        policy=policy,
-    )
-    if decision.action == "wait":
-        assert decision.at is not None
-        item.state, item.not_before, item.reason = "planned", decision.at, decision.reason
-        item.claimed_until, item.updated_at = None, now
-        item.attempts = max(0, item.attempts - 1)  # waiting for a window is not a failed attempt
-        return None
-    if decision.action == "drop":
-        return _finish(item, "dropped", decision.reason, now)
-    if decision.action == "needs_template" and item.template is None:
-        return _finish(item, "dropped", decision.reason, now)
-    item.sent_at = now  # reserves the slot under the caps; cleared again if the send fails
-    if item.template is None:
-        assert item.text is not None
-        return SendRequest(item.id, _address(contact), None, None, None, item.text, _callback(item))
-    template = await templates.pick(session, item.template, contact.language)
-    if template is None:
-        item.sent_at = None
-        log.error(
-            "template not registered",
-            extra={"template": item.template, "outbox_id": item.id, "alert": True},
+    rules = {r.name: r for r in ruleset.cadence}
+    pair = timedelta(seconds=ruleset.sending.pair_interval_seconds)
+    picked: dict[tuple[str, str | None], Template | None] = {}
+    requests: list[SendRequest] = []
+    for n, item in enumerate(items, 1):
+        if n % YIELD_EVERY == 0:
+            # The worker paces sends on this event loop; a long stretch without an await would
+            # make them late (and their slots lapse).
+            await asyncio.sleep(0)
+        contact = contacts.get(item.contact_id)
+        if contact is None:
+            _finish(item, "dropped", "contact_gone", now)
+            continue
+        rule = rules.get(item.rule)
+        if rule is not None and not cadence.matches(rule, tagging_service.tags_of(contact)):
+            _finish(item, "cancelled", "rule_no_longer_applies", now)
+            continue
+        sent = history[contact.id]
+        decision = constraints.decide(
+            recipient_of(contact),
+            constraints.PlannedSend(
+                category=item.category, free_form=item.template is None, due_at=item.due_at
+            ),
+            marketing_sent=[at for category, at in sent if category == "marketing"],
+            global_marketing_today=today,
+            now=now,
+            policy=policy,
         )
-        return _finish(item, "failed", "template_not_registered", now)
-    variables = await _variables(session, item, contact, now)
-    spec, params = _template_call(
-        template.name, template.language, template.category, template.parameters, variables
+        last = max((at for _, at in sent), default=None)
+        going = decision.action in ("send", "needs_template")
+        if going and pair and last is not None and now < last + pair:
+            # Meta's pair rate, checked here rather than in each worker's memory so that it also
+            # holds between workers and between passes.
+            decision = constraints.Decision("wait", last + pair, "pair_rate")
+        if decision.action == "wait":
+            assert decision.at is not None
+            item.state, item.not_before, item.reason = "planned", decision.at, decision.reason
+            item.claimed_until, item.updated_at = None, now
+            # Waiting for a window (or the pair rate) is not a failed attempt.
+            item.attempts = max(0, item.attempts - 1)
+            continue
+        if decision.action == "drop":
+            _finish(item, "dropped", decision.reason, now)
+            continue
+        if decision.action == "needs_template" and item.template is None:
+            _finish(item, "dropped", decision.reason, now)
+            continue
+        if item.template is None:
+            assert item.text is not None
+            request = SendRequest(
+                item.id, contact.id, _address(contact), None, None, None, item.text, _callback(item)
+            )
+        else:
+            key = (item.template, contact.language)
+            if key not in picked:
+                picked[key] = await templates.pick(session, item.template, contact.language)
+            template = picked[key]
+            if template is None:
+                log.error(
+                    "template not registered",
+                    extra={"template": item.template, "outbox_id": item.id, "alert": True},
+                )
+                _finish(item, "failed", "template_not_registered", now)
+                continue
+            variables = await _variables(session, item, contact, now)
+            spec, params = _template_call(
+                template.name,
+                template.language,
+                template.category,
+                template.parameters,
+                variables,
+            )
+            request = SendRequest(
+                item.id,
+                contact.id,
+                _address(contact),
+                spec,
+                template.language,
+                params,
+                None,
+                _callback(item),
+            )
+        item.sent_at = now  # reserves the slot under the caps; cleared again if the send fails
+        sent.append((item.category, now))
+        if item.category == "marketing":
+            today += 1
+        requests.append(request)
+    await session.flush()
+    return requests
+
+
+async def release(session: AsyncSession, outbox_ids: Sequence[int], *, now: datetime) -> None:
+    """Prepared sends never handed to the Cloud API (the pass stopped): back to the plan."""
+    if not outbox_ids:
+        return
+    rows = await session.scalars(
+        select(OutboxItem).where(OutboxItem.id.in_(outbox_ids), OutboxItem.state == "sending")
     )
-    return SendRequest(
-        item.id, _address(contact), spec, template.language, params, None, _callback(item)
-    )
+    for item in rows:
+        item.state, item.sent_at, item.claimed_until = "planned", None, None
+        item.reason, item.updated_at = "released_unsent", now
+        item.attempts = max(0, item.attempts - 1)
+    await session.flush()
 
 
 async def record_sent(
     session: AsyncSession, request: SendRequest, *, wamid: str, now: datetime, ruleset: Ruleset
 ) -> None:
-    item = await session.get(OutboxItem, request.outbox_id)
-    if item is None:
-        return
-    item.state, item.wamid, item.sent_at = "sent", wamid, now
-    item.claimed_until, item.updated_at, item.reason = None, now, None
-    contact = await session.get(Contact, item.contact_id)
-    payload: dict[str, Any] = {
-        "template": request.template.name if request.template else None,
-        "language": request.language,
-    }
-    if request.params is not None:
-        payload["body"] = list(request.params.body)
-    session.add(
-        Message(
-            wamid=wamid,
-            contact_id=item.contact_id,
-            direction="out",
-            type="template" if request.template else "text",
-            text=request.text,
-            payload=payload,
-            sent_at=now,
-            status="sent",
-        )
+    await record_batch(
+        session, [SendOutcome(request, wamid=wamid)], now=now, ruleset=ruleset, rng=random.Random()
     )
-    await session.flush()
-    # Statuses may have arrived before we recorded the send (they race the API's answer).
-    for status in await session.scalars(select(MessageStatus).where(MessageStatus.wamid == wamid)):
-        await apply_status(session, item, status.status, status.error_code, now)
-    if contact is not None:
-        contact.last_outbound_at = now
-        await tagging_service.evaluate(session, contact, now=now, ruleset=ruleset, trigger="time")
+
+
+async def record_batch(
+    session: AsyncSession,
+    results: Sequence[SendOutcome],
+    *,
+    now: datetime,
+    ruleset: Ruleset,
+    rng: random.Random,
+) -> None:
+    """Applies the Cloud API's answers to a batch of sends: the outbox rows, the conversation and
+    the contacts' last outbound time, a few statements for the whole batch."""
+    sent = [r for r in results if r.error is None and r.wamid]
+    if sent:
+        # A plain executemany on the connection: the ORM's bulk form would fail the whole batch
+        # over one row deleted meanwhile (its contact was erased), which is no reason to.
+        connection = await session.connection()
+        await connection.execute(
+            update(OutboxItem)
+            .where(OutboxItem.id == bindparam("outbox_id"))
+            .values(
+                state="sent",
+                wamid=bindparam("sent_wamid"),
+                sent_at=now,
+                claimed_until=None,
+                updated_at=now,
+                reason=None,
+            ),
+            [{"outbox_id": r.request.outbox_id, "sent_wamid": r.wamid} for r in sent],
+        )
+        await session.execute(
+            insert(Message),
+            [
+                {
+                    "wamid": r.wamid,
+                    "contact_id": r.request.contact_id,
+                    "direction": "out",
+                    "type": "template" if r.request.template else "text",
+                    "text": r.request.text,
+                    "payload": _message_payload(r.request),
+                    "sent_at": now,
+                    "status": "sent",
+                }
+                for r in sent
+            ],
+        )
+        # Locked in id order, as prepare_batch() locks them, so the two cannot deadlock.
+        locked = (
+            select(Contact.id)
+            .where(Contact.id.in_({r.request.contact_id for r in sent}))
+            .order_by(Contact.id)
+            .with_for_update()
+        )
+        # The send moved a fact the time rules read (the grey and unread rules); the tag job
+        # re-evaluates the contact from here rather than every send running the rules inline.
+        await session.execute(
+            update(Contact)
+            .where(Contact.id.in_(locked.scalar_subquery()))
+            .values(
+                last_outbound_at=now,
+                tags_due_at=case(
+                    (
+                        or_(Contact.tags_due_at.is_(None), Contact.tags_due_at > now),
+                        literal(now, UTCDateTime()),
+                    ),
+                    else_=Contact.tags_due_at,
+                ),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        # Statuses may have arrived before we recorded the send (they race the API's answer).
+        early = (
+            await session.scalars(
+                select(MessageStatus)
+                .where(MessageStatus.wamid.in_([r.wamid for r in sent]))
+                .order_by(MessageStatus.id)
+            )
+        ).all()
+        by_wamid = {r.wamid: r.request.outbox_id for r in sent}
+        for status in early:
+            item = await session.get(OutboxItem, by_wamid[status.wamid])
+            if item is not None:
+                await apply_status(session, item, status.status, status.error_code, now)
+    for result in results:
+        if result.error is not None:
+            await record_error(
+                session, result.request, result.error, now=now, ruleset=ruleset, rng=rng
+            )
 
 
 async def record_error(
@@ -328,10 +496,37 @@ async def stop_marketing(
     contact.opted_out, contact.opt_out_changed_at = True, now
 
 
-def _finish(item: OutboxItem, state: str, reason: str, now: datetime) -> SendRequest | None:
-    """Settles the item without a send; returns None so prepare() can `return _finish(...)`."""
+def _message_payload(request: SendRequest) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "template": request.template.name if request.template else None,
+        "language": request.language,
+    }
+    if request.params is not None:
+        payload["body"] = list(request.params.body)
+    return payload
+
+
+def _finish(item: OutboxItem, state: str, reason: str, now: datetime) -> None:
+    """Settles the item without a send."""
     item.state, item.reason, item.claimed_until, item.updated_at = state, reason, None, now
-    return None
+
+
+async def _send_history(
+    session: AsyncSession, contact_ids: Sequence[int], now: datetime
+) -> defaultdict[int, list[tuple[str, datetime]]]:
+    """Each contact's recent sends (category, when), reserved ones included."""
+    history: defaultdict[int, list[tuple[str, datetime]]] = defaultdict(list)
+    rows = await session.execute(
+        select(OutboxItem.contact_id, OutboxItem.category, OutboxItem.sent_at).where(
+            OutboxItem.contact_id.in_(contact_ids),
+            OutboxItem.sent_at.is_not(None),
+            OutboxItem.sent_at >= now - HISTORY,
+        )
+    )
+    for contact_id, category, sent_at in rows:
+        if sent_at is not None:
+            history[contact_id].append((category, sent_at))
+    return history
 
 
 def _callback(item: OutboxItem) -> str:
