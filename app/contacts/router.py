@@ -139,7 +139,7 @@ async def record_purchase(
     tagging: TaggingDep,
 ) -> PurchaseRead:
     """Record an order: feeds spend tier, purchase frequency, lifecycle and conversion."""
-    contact = await service.get(session, identifier)
+    contact = await service.get_for_update(session, identifier)
     row, created = await service.record_purchase(
         session, contact, body, now=clock.now(), tagging=tagging
     )
@@ -161,6 +161,6 @@ async def update_preferences(
 ) -> PreferencesRead:
     """Window, quiet hours, format, weekly cap and passive flag, or a one-line note such as
     `Mr. Wang | prefers text | reachable Mon-Fri 9-18 | max 2 pushes per week`."""
-    contact = await service.get(session, identifier)
+    contact = await service.get_for_update(session, identifier)
     prefs = await service.update_preferences(session, contact, body)
     return PreferencesRead(preferences=prefs.to_dict(), note=render_note(prefs))

@@ -16,8 +16,10 @@ from app.contacts.schemas import PreferencesUpdate, PurchaseCreate
 from app.db.upsert import insert_ignore
 from app.errors import BadRequest, Conflict, NotFound
 from app.scheduling import discounts
+from app.scheduling.models import DiscountCode, OutboxItem
 from app.tagging import rules
 from app.tagging import service as tagging_service
+from app.tagging.models import TagEvent
 from app.tagging.service import Tagging
 
 log = logging.getLogger(__name__)
@@ -61,6 +63,18 @@ async def resolve(session: AsyncSession, identity: Identity, *, seen_at: datetim
     """
     by_user = await _one(session, Contact.user_id, identity.user_id)
     by_phone = await _one(session, Contact.wa_id, identity.wa_id)
+    if (
+        by_user is None
+        and by_phone is not None
+        and identity.user_id
+        and by_phone.user_id not in (None, identity.user_id)
+    ):
+        # The number now belongs to someone else (a new business-scoped id): the old owner keeps
+        # its history but loses the number; the new owner starts afresh.
+        log.info("phone number reused", extra={"contact": by_phone.id})
+        by_phone.wa_id = None
+        await session.flush()
+        by_phone = None
     if by_user is None and by_phone is None:
         await session.execute(
             insert_ignore(session, Contact).values(
@@ -132,17 +146,43 @@ async def messages_of(
 
 
 async def _one(session: AsyncSession, column: object, value: str | None) -> Contact | None:
+    """The contact holding this id, locked: replicas processing the same person take turns
+    instead of overwriting each other's tags and facts (SQLite serialises writers anyway)."""
     if not value:
         return None
-    return (await session.scalars(select(Contact).where(column == value))).first()  # type: ignore[arg-type]
+    stmt = (
+        select(Contact)
+        .where(column == value)  # type: ignore[arg-type]
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return (await session.scalars(stmt)).first()
+
+
+async def get_for_update(session: AsyncSession, identifier: str) -> Contact:
+    """Like get(), for routes that change the contact: the row stays locked until commit."""
+    contact = await get(session, identifier)
+    await session.refresh(contact, with_for_update=True)
+    return contact
 
 
 async def _merge(session: AsyncSession, *, keep: Contact, drop: Contact) -> None:
+    """Two records turned out to be one person: everything `drop` has moves to `keep`."""
     log.info("merging contacts", extra={"keep": keep.id, "drop": drop.id})
-    await session.execute(
-        update(Message).where(Message.contact_id == drop.id).values(contact_id=keep.id)
-    )
-    for attr in ("wa_id", "user_id", "name", "username", "parent_user_id", "language"):
+    for model in (Message, Purchase, TagEvent, OutboxItem, DiscountCode):
+        await session.execute(
+            update(model).where(model.contact_id == drop.id).values(contact_id=keep.id)
+        )
+    for attr in (
+        "wa_id",
+        "user_id",
+        "name",
+        "username",
+        "parent_user_id",
+        "language",
+        "timezone",
+        "country",
+    ):
         if getattr(keep, attr) is None and getattr(drop, attr) is not None:
             value = getattr(drop, attr)
             if attr in ("wa_id", "user_id"):
@@ -150,13 +190,43 @@ async def _merge(session: AsyncSession, *, keep: Contact, drop: Contact) -> None
                 await session.flush()
             setattr(keep, attr, value)
     keep.first_seen_at = min(keep.first_seen_at, drop.first_seen_at)
-    if (
-        drop.last_inbound_at
-        and (keep.last_inbound_at or drop.last_inbound_at) <= drop.last_inbound_at
-    ):
-        keep.last_inbound_at = drop.last_inbound_at
+    for attr in ("last_inbound_at", "last_read_at", "last_outbound_at"):
+        theirs = getattr(drop, attr)
+        if theirs is not None and (getattr(keep, attr) is None or getattr(keep, attr) < theirs):
+            setattr(keep, attr, theirs)
     if keep.source == "unknown":
         keep.source = drop.source
+    # Opt-out: the newer decision wins; when unknown, staying opted out is the safe side.
+    if drop.opted_out != keep.opted_out:
+        newer_drop = drop.opt_out_changed_at is not None and (
+            keep.opt_out_changed_at is None or drop.opt_out_changed_at > keep.opt_out_changed_at
+        )
+        if newer_drop or (keep.opt_out_changed_at is None and drop.opted_out):
+            keep.opted_out, keep.opt_out_changed_at = drop.opted_out, drop.opt_out_changed_at
+    for attr in ("interests", "categories", "windows"):
+        setattr(keep, attr, sorted(set(getattr(keep, attr) or ()) | set(getattr(drop, attr) or ())))
+    for attr in (
+        "activity",
+        "intent",
+        "status",
+        "lifecycle",
+        "engagement",
+        "spend_tier",
+        "purchase_frequency",
+    ):
+        if getattr(keep, attr) is None:
+            setattr(keep, attr, getattr(drop, attr))
+    keep.tag_locks = {**(drop.tag_locks or {}), **(keep.tag_locks or {})}
+    keep.preferences = keep.preferences or drop.preferences or {}
+    keep.red_streak = max(keep.red_streak or 0, drop.red_streak or 0)
+    keep.asked, keep.clicked = keep.asked or drop.asked, keep.clicked or drop.clicked
+    keep.recent_inbound = sorted({*(keep.recent_inbound or ()), *(drop.recent_inbound or ())})[-16:]
+    keep.recent_reads = sorted({*(keep.recent_reads or ()), *(drop.recent_reads or ())})[-16:]
+    keep.tags_due_at = (
+        None
+        if keep.tags_due_at is None and drop.tags_due_at is None
+        else min(t for t in (keep.tags_due_at, drop.tags_due_at) if t is not None)
+    )
     await session.delete(drop)
     await session.flush()
 

@@ -134,11 +134,20 @@ async def _plan_batch(
     ids = [c.id for c in contacts]
     taken: dict[int, set[str]] = {i: set() for i in ids}
     pending: dict[int, OutboxItem] = {}
+    cancel: list[int] = []
     # Every slot ever planned stays taken, cancelled ones too: a superseded slot is skipped, not
     # planned again later.
     rows = await session.scalars(select(OutboxItem).where(OutboxItem.contact_id.in_(ids)))
     for row in rows:
         if row.state == "planned":
+            other = pending.get(row.contact_id)
+            if other is not None:
+                # Two planners raced across a period boundary: one plan per contact, keep the
+                # more urgent (then the older) one.
+                keep, extra = sorted((other, row), key=lambda r: (-r.priority, r.id))
+                cancel.append(extra.id)
+                report.superseded += 1
+                row = keep
             pending[row.contact_id] = row
         else:
             taken[row.contact_id].add(row.plan_key)
@@ -153,7 +162,6 @@ async def _plan_batch(
         last_purchase = {row[0]: row[1] for row in found}
 
     inserts: list[dict[str, Any]] = []
-    cancel: list[int] = []
     result: list[Planned] = []
     rules_by_name = {r.name: r for r in ruleset.cadence}
     for contact in contacts:

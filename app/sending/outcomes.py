@@ -29,7 +29,7 @@ from app.tagging import service as tagging_service
 from app.tagging.models import TagEvent
 from app.tagging.ruleset import Ruleset
 from app.whatsapp.client import ButtonSpec, TemplateParams, TemplateSpec
-from app.whatsapp.errors import CloudAPIError, Disposition, backoff_seconds
+from app.whatsapp.errors import CloudAPIError, Disposition, backoff_seconds, classify
 
 log = logging.getLogger("app.sending")
 
@@ -350,6 +350,17 @@ async def record_batch(
             item = await session.get(OutboxItem, by_wamid[status.wamid])
             if item is not None:
                 await apply_status(session, item, status.status, status.error_code, now)
+            # The conversation shows the highest state too, not the "sent" just written.
+            await session.execute(
+                update(Message)
+                .where(Message.wamid == status.wamid, Message.direction == "out")
+                .where(
+                    Message.status.in_(
+                        [s for s, r in DONE_RANK.items() if r < DONE_RANK.get(status.status, 0)]
+                    )
+                )
+                .values(status=status.status)
+            )
     for result in results:
         if result.error is not None:
             await record_error(
@@ -420,10 +431,30 @@ async def apply_status(
         item.claimed_until = None
         item.sent_at = item.sent_at or now
         if state == "failed":
-            item.error_code, item.reason = error_code, f"error_{error_code}"
-            if error_code == 131050:
-                await stop_marketing(session, item.contact_id, now, rule="opt_out.error_131050")
+            await _failed_later(session, item, error_code, now)
     await session.flush()
+
+
+async def _failed_later(
+    session: AsyncSession, item: OutboxItem, error_code: int | None, now: datetime
+) -> None:
+    """A failure reported by a status webhook after Meta accepted the send: classified with the
+    same table as errors from the call itself."""
+    item.error_code, item.reason = error_code, f"error_{error_code}"
+    _, disposition = classify(error_code, 400)
+    if disposition == Disposition.TEMPLATE and item.text is not None and item.template:
+        # Free-form text that missed the 24-hour window: the template goes out instead.
+        item.text, item.state, item.not_before, item.sent_at = None, "planned", now, None
+        item.wamid, item.reason = None, "window_closed_use_template"
+    elif disposition == Disposition.SUPPRESS:
+        item.state = "suppressed"
+        if error_code == 131050:
+            await stop_marketing(session, item.contact_id, now, rule="opt_out.error_131050")
+    elif disposition == Disposition.ALERT:
+        log.error(
+            "operator alert from a status webhook",
+            extra={"code": error_code, "outbox_id": item.id, "alert": True},
+        )
 
 
 async def on_status_webhook(

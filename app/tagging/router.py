@@ -61,7 +61,7 @@ async def set_tag(
     tagging: TaggingDep,
 ) -> ContactRead:
     """Set a tag by hand. It is locked against automatic change until `locked_until` or unlocked."""
-    contact = await contacts.get(session, identifier)
+    contact = await contacts.get_for_update(session, identifier)
     now = clock.now()
     await service.set_manual(
         session,
@@ -85,7 +85,7 @@ async def unlock_tag(
     tagging: TaggingDep,
 ) -> ContactRead:
     """Hand the dimension back to the rules (they run at once)."""
-    contact = await contacts.get(session, identifier)
+    contact = await contacts.get_for_update(session, identifier)
     now = clock.now()
     await service.unlock(session, contact, dimension=dimension, now=now, ruleset=tagging.ruleset)
     return await to_read(session, contact, now=now, tagging=tagging)

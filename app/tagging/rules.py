@@ -540,6 +540,8 @@ def next_due(f: Facts, now: datetime, rs: Ruleset) -> datetime | None:
             p.at + _days(rs.spend_tier.window_days),
             p.at + _days(rs.lifecycle.inactive_no_purchase_days),
         ]
+    # A hand-set tag goes back to the rules when its lock ends.
+    candidates += [until for until in f.locks.values() if until is not None]
     return min((c for c in candidates if c is not None and c > now), default=None)
 
 

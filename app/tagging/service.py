@@ -128,7 +128,7 @@ async def on_inbound(
 ) -> Signals | None:
     signals = tagging.detector.detect(text, contact.language) if text else None
     if signals is not None:
-        _apply_preferences_signals(session, contact, signals, message_id, now)
+        _apply_preferences_signals(session, contact, signals, message_id, at, now)
     event = rules.Inbound(
         message_id=message_id, at=at, signals=signals, clicked=kind in CLICK_TYPES
     )
@@ -193,6 +193,8 @@ async def set_manual(
         **(contact.tag_locks or {}),
         dimension: until.isoformat() if until else None,
     }
+    if until is not None and (contact.tags_due_at is None or until < contact.tags_due_at):
+        contact.tags_due_at = until  # the rules take the dimension back when the lock ends
     session.add(
         TagEvent(
             contact_id=contact.id,
@@ -247,13 +249,25 @@ async def events_of(
 
 
 def _apply_preferences_signals(
-    session: AsyncSession, contact: Contact, signals: Signals, message_id: int, now: datetime
+    session: AsyncSession,
+    contact: Contact,
+    signals: Signals,
+    message_id: int,
+    at: datetime,
+    now: datetime,
 ) -> None:
     """STOP and its equivalents stop all marketing until the contact opts in again."""
     if signals.language and "language" not in (contact.tag_locks or {}):
         contact.language = signals.language
     wanted: bool | None = True if signals.opt_out else False if signals.opt_in else None
-    if wanted is None or wanted == contact.opted_out:
+    if wanted is None:
+        return
+    # Meta's message time orders STOP and START, as for the menu's stop/resume: webhooks arrive
+    # out of order, and a late older message must not undo a newer choice.
+    if contact.opt_out_changed_at is not None and at < contact.opt_out_changed_at:
+        return
+    if wanted == contact.opted_out:
+        contact.opt_out_changed_at = at  # a repeated choice is still the newest word on it
         return
     phrases = sorted({m.phrase for m in signals.evidence if m.signal in ("opt_out", "opt_in")})
     session.add(
@@ -269,7 +283,7 @@ def _apply_preferences_signals(
         )
     )
     contact.opted_out = wanted
-    contact.opt_out_changed_at = now
+    contact.opt_out_changed_at = at
 
 
 def _store(contact: Contact, result: rules.Evaluation, now: datetime, ruleset: Ruleset) -> None:

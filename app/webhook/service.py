@@ -307,11 +307,12 @@ async def _recipient(session: AsyncSession, wamid: str, status: StatusUpdate) ->
         )
     ).first()
     if contact_id is not None:
-        return await session.get(Contact, contact_id)
+        return await session.get(Contact, contact_id, with_for_update=True, populate_existing=True)
     for identifier in (status.recipient_user_id, status.recipient_id):
         if identifier:
             found = await contacts.find(session, identifier)
             if found is not None:
+                await session.refresh(found, with_for_update=True)
                 return found
     return None
 
@@ -353,15 +354,17 @@ async def _store_update(
             inbound_event_id=event.id,
             position=position,
             field=name[:128],
-            waba_id=_str(waba_id),
+            waba_id=_str(waba_id, 64),
             value=value if value is not None else {},
             event_at=when,
         )
     )
 
 
-def _str(value: Any) -> str | None:
+def _str(value: Any, limit: int = 256) -> str | None:
+    """An id from the payload, or None: over-long values are garbage, and storing them would fail
+    the whole body on PostgreSQL's length checks."""
     if value is None or isinstance(value, dict | list):
         return None
     text = str(value).strip()
-    return text or None
+    return text if 0 < len(text) <= limit else None

@@ -230,3 +230,50 @@ async def test_bad_parameters_are_422(app: FastAPI, client: httpx.AsyncClient, q
     assert (
         await client.get(f"/contacts/16505551234/messages?{query}", headers=ADMIN)
     ).status_code == 422
+
+
+async def test_merging_keeps_opt_out_purchases_and_tags(
+    app: FastAPI, client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    await deliver(app, client, text_message("wamid.g1", "STOP", wa_id="4915112345678", at=START))
+    order = {"order_id": "SO-M", "amount": "900", "currency": "EUR", "purchased_at": START.isoformat()}
+    assert (await client.post("/contacts/4915112345678/purchases", json=order, headers=ADMIN)).status_code == 201
+    await deliver(app, client, text_message("wamid.g2", "hello", wa_id=None, user_id="DE.55", at=START))
+    await deliver(app, client, text_message("wamid.g3", "hi", wa_id="4915112345678", user_id="DE.55", at=START))
+    assert await count(session, Contact) == 1
+    merged = (await client.get("/contacts/DE.55", headers=ADMIN)).json()
+    assert merged["wa_id"] == "4915112345678"
+    assert merged["opted_out"] is True
+    assert merged["tags"]["spend_tier"] == "mid"
+    events = (await client.get("/contacts/DE.55/tag-events", headers=ADMIN)).json()["items"]
+    assert any(e["dimension"] == "opted_out" for e in events)
+
+
+async def test_a_reused_number_starts_a_new_contact(app: FastAPI, client: httpx.AsyncClient, session: AsyncSession) -> None:
+    await deliver(app, client, text_message("wamid.r1", "hi", wa_id="4915112345678", user_id="DE.old"))
+    await deliver(app, client, text_message("wamid.r2", "who is this", wa_id="4915112345678", user_id="DE.new"))
+    assert await count(session, Contact) == 2
+    assert (await client.get("/contacts/DE.old", headers=ADMIN)).json()["wa_id"] is None
+    assert (await client.get("/contacts/4915112345678", headers=ADMIN)).json()["user_id"] == "DE.new"
+    old = (await client.get("/contacts/DE.old/messages", headers=ADMIN)).json()["items"]
+    assert [m["wamid"] for m in old] == ["wamid.r1"]
+
+
+async def test_stop_and_start_are_ordered_by_meta_time(app: FastAPI, client: httpx.AsyncClient) -> None:
+    later, earlier = START + timedelta(minutes=5), START
+    await deliver(app, client, text_message("wamid.s2", "START", at=later))
+    await deliver(app, client, text_message("wamid.s1", "STOP", at=earlier))  # delivered late
+    assert (await client.get("/contacts/16505551234", headers=ADMIN)).json()["opted_out"] is False
+
+
+async def test_over_long_ids_do_not_cost_the_rest_of_the_body(
+    app: FastAPI, client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    body = text_message("wamid.long", "price?", context={"from": "1", "id": "w" * 600})
+    body["entry"][0]["id"] = "9" * 100
+    body["entry"][0]["changes"][0]["value"]["metadata"]["phone_number_id"] = "8" * 400
+    body["entry"][0]["changes"].append({"field": "account_update", "value": {"event": "X"}})
+    await deliver(app, client, body)
+    message = (await session.scalars(select(Message).where(Message.wamid == "wamid.long"))).one()
+    assert message.context_wamid is None
+    assert message.phone_number_id is None

@@ -485,3 +485,63 @@ async def test_a_purchase_with_the_code_records_its_redemption(
     assert (
         await client.post(f"/contacts/{WA}/purchases", json=late, headers=ADMIN)
     ).status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("code", "state", "reason", "opted_out"),
+    [
+        (131050, "suppressed", "error_131050", True),
+        (131047, "planned", "window_closed_use_template", False),
+        (131053, "failed", "error_131053", False),
+    ],
+    ids=["stopped-marketing", "window-closed", "media"],
+)
+async def test_a_failure_reported_later_by_status_webhook_is_classified(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    writer: AsyncSession,
+    api: CloudAPI,
+    meta: respx.MockRouter,
+    code: int,
+    state: str,
+    reason: str,
+    opted_out: bool,
+) -> None:
+    accept(meta)
+    await register(writer, "offer_followup", body=["name"])
+    await customer_asks(app, client, "hello")
+    cid = await contact_id(session)
+    when = MONDAY + timedelta(hours=1)
+    writer.add(
+        OutboxItem(
+            contact_id=cid,
+            plan_key="quote",
+            rule="manual",
+            priority=1,
+            category="utility",
+            text="Your quote: 20 EUR",
+            template="offer_followup",
+            due_at=when,
+            not_before=when,
+            state="planned",
+            planned_at=when,
+            updated_at=when,
+        )
+    )
+    await writer.commit()
+    await sender(app, api, when).run_once(when, plan=False)
+    [item] = await outbox(session)
+    assert item.state == "sent"
+    failed = status(
+        item.wamid,
+        "failed",
+        recipient=WA,
+        at=int(when.timestamp()) + 5,
+        errors=[{"code": code, "title": "x", "message": "x"}],
+    )
+    assert (await post_webhook(client, failed)).status_code == 200
+    await processed(app)
+    [item] = await outbox(session)
+    assert (item.state, item.reason) == (state, reason)
+    assert (await client.get(f"/contacts/{WA}", headers=ADMIN)).json()["opted_out"] is opted_out
