@@ -203,17 +203,9 @@ async def _merge(session: AsyncSession, *, keep: Contact, drop: Contact) -> None
         )
         if newer_drop or (keep.opt_out_changed_at is None and drop.opted_out):
             keep.opted_out, keep.opt_out_changed_at = drop.opted_out, drop.opt_out_changed_at
-    for attr in ("interests", "categories", "windows"):
+    for attr in rules.SET_DIMENSIONS:
         setattr(keep, attr, sorted(set(getattr(keep, attr) or ()) | set(getattr(drop, attr) or ())))
-    for attr in (
-        "activity",
-        "intent",
-        "status",
-        "lifecycle",
-        "engagement",
-        "spend_tier",
-        "purchase_frequency",
-    ):
+    for attr in rules.SCALAR_DIMENSIONS:
         if getattr(keep, attr) is None:
             setattr(keep, attr, getattr(drop, attr))
     keep.tag_locks = {**(drop.tag_locks or {}), **(keep.tag_locks or {})}

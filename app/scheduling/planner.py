@@ -18,8 +18,8 @@ from app.contacts.models import Contact, Purchase
 from app.db.upsert import insert_ignore
 from app.scheduling import cadence
 from app.scheduling.models import OutboxItem
-from app.tagging.rules import Tags
 from app.tagging.ruleset import Ruleset
+from app.tagging.service import tags_of
 
 
 @dataclass(frozen=True)
@@ -107,21 +107,6 @@ PLAN_COLUMNS = (
 )
 
 
-def _tags(row: Row[Any]) -> Tags:
-    return Tags(
-        activity=row.activity,
-        intent=row.intent,
-        status=row.status,
-        lifecycle=row.lifecycle,
-        engagement=row.engagement,
-        spend_tier=row.spend_tier,
-        purchase_frequency=row.purchase_frequency,
-        interests=frozenset(row.interests or ()),
-        categories=frozenset(row.categories or ()),
-        windows=frozenset(row.windows or ()),
-    )
-
-
 async def _plan_batch(
     session: AsyncSession,
     contacts: Sequence[Row[Any]],
@@ -165,7 +150,7 @@ async def _plan_batch(
     result: list[Planned] = []
     rules_by_name = {r.name: r for r in ruleset.cadence}
     for contact in contacts:
-        tags = _tags(contact)
+        tags = tags_of(contact)
         view = cadence.ContactView(
             contact_id=contact.id,
             tags=tags,

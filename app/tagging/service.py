@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,7 +33,22 @@ class Tagging:
     detector: Detector
 
 
-def tags_of(contact: Contact) -> rules.Tags:
+class HasTags(Protocol):
+    """A contact, or a plain row of its tag columns (the planner reads rows for speed)."""
+
+    activity: str | None
+    intent: str | None
+    status: str | None
+    lifecycle: str | None
+    engagement: str | None
+    spend_tier: str | None
+    purchase_frequency: str | None
+    interests: Any
+    categories: Any
+    windows: Any
+
+
+def tags_of(contact: HasTags) -> rules.Tags:
     return rules.Tags(
         activity=contact.activity,
         intent=contact.intent,
