@@ -1,10 +1,11 @@
 """The inbox: group-committed writes of raw webhook bodies, and the processor that drains them.
 
-Each request's body is queued; one writer task inserts everything queued so far in a single
+Each request's body is queued; the writer inserts everything queued so far in a single
 transaction and only then wakes the waiting requests, so many concurrent webhooks share one
 commit (one fsync) and every 200 still means "durable". The processor turns stored rows into
 contacts and messages, in this process right after the commit and again on a sweep, so a crash
-between "stored" and "processed" only delays the work.
+between "stored" and "processed" only delays the work; while the webhook is saturated it stands
+back, because acknowledging cannot wait and processing can.
 """
 
 from __future__ import annotations
@@ -31,13 +32,21 @@ from app.webhook.models import InboundEvent
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
+# Bodies already waiting when a commit ends: that many means requests arrive faster than
+# batches commit, i.e. the webhook is saturated.
+SATURATED_BACKLOG = 8
+SATURATION_HOLD_SECONDS = 1.0
+# While it is, processing keeps about this share of the time, and at least a small batch a second:
+# it never stops, and catches up at full speed within a second of the burst ending.
+BUSY_SHARE = 0.05
+MAX_REST_SECONDS = 1.0
 
 
 class InboxUnavailable(Exception):
     """The body could not be made durable; the caller must not acknowledge it."""
 
 
-@dataclass
+@dataclass(slots=True)
 class _Pending:
     body: bytes
     sha256: str
@@ -46,29 +55,44 @@ class _Pending:
 
 
 class InboxWriter:
+    """Group commit: each batch is everything that arrived while the previous one was committing.
+
+    On PostgreSQL two batches may be in flight on separate connections, so one fills while the
+    other waits for its fsync; SQLite has a single writer lock, a second batch would only queue
+    behind it.
+    """
+
     def __init__(self, engine: AsyncEngine, clock: Clock, *, max_batch: int = 1000) -> None:
         self._engine = engine
         self._clock = clock
         self._max_batch = max_batch
-        self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
+        self._postgres = engine.dialect.name == "postgresql"
+        # asyncpg runs an executemany outside a transaction block as one implicit transaction,
+        # atomic and committed (synchronous_commit on) before it returns: one round trip instead
+        # of BEGIN, INSERT, COMMIT, each of which waits its turn on a busy event loop.
+        self._one_shot = engine.execution_options(isolation_level="AUTOCOMMIT")
+        # A list and an event rather than asyncio.Queue: the writer always takes everything.
+        self._pending: list[_Pending] = []
+        self._arrived = asyncio.Event()
+        self._slots = asyncio.Semaphore(2 if self._postgres else 1)
+        self._writes: set[asyncio.Task[None]] = set()
         self._task: asyncio.Task[None] | None = None
-        self._writing = asyncio.Lock()
-        self.on_commit: Callable[[], None] = lambda: None
+        self.on_commit: Callable[[int], None] = lambda backlog: None
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="inbox-writer")
 
     async def stop(self) -> None:
         if self._task is not None:
-            # Cancelling is safe only while the writer waits for work, never mid-transaction.
-            async with self._writing:
-                self._task.cancel()
+            # The loop only waits for work or a free slot; transactions run in their own tasks.
+            self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        while not self._queue.empty():
-            pending = self._queue.get_nowait()
-            if not pending.done.done():
-                pending.done.set_exception(InboxUnavailable("shutting down"))
+        # Cancelling a driver call mid-flight is unsafe (aiosqlite calls back into a closed
+        # loop), so batches already sent finish and their requests get a true answer.
+        await asyncio.gather(*self._writes, return_exceptions=True)
+        _settle(self._pending, InboxUnavailable("shutting down"))
+        self._pending.clear()
 
     async def store(self, body: bytes) -> None:
         """Returns once `body` is committed; raises InboxUnavailable if it could not be."""
@@ -76,33 +100,37 @@ class InboxWriter:
             raise InboxUnavailable("inbox writer is not running")
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         digest = hashlib.sha256(body).hexdigest()
-        self._queue.put_nowait(_Pending(body, digest, self._clock.now(), done))
+        self._pending.append(_Pending(body, digest, self._clock.now(), done))
+        self._arrived.set()
         await done
 
     async def _run(self) -> None:
         while True:
-            batch = [await self._queue.get()]
-            while len(batch) < self._max_batch and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
-            try:
-                async with self._writing:
-                    await self._write(batch)
-            except asyncio.CancelledError:
-                _settle(batch, InboxUnavailable("shutting down"))
-                raise
-            except Exception as exc:
-                log.error(
-                    "inbox write failed",
-                    extra={
-                        "bodies": len(batch),
-                        "error": type(exc).__name__,
-                        "detail": str(exc)[:300],
-                    },
-                )
-                _settle(batch, InboxUnavailable(type(exc).__name__))
-                continue
-            self.on_commit()
+            await self._arrived.wait()
+            self._arrived.clear()
+            while self._pending:
+                await self._slots.acquire()
+                batch = self._pending[: self._max_batch]
+                del self._pending[: self._max_batch]
+                task = asyncio.create_task(self._commit(batch), name="inbox-commit")
+                self._writes.add(task)
+                task.add_done_callback(self._writes.discard)
+
+    async def _commit(self, batch: list[_Pending]) -> None:
+        try:
+            await self._write(batch)
+        except Exception as exc:
+            log.error(
+                "inbox write failed",
+                extra={"bodies": len(batch), "error": type(exc).__name__, "detail": str(exc)[:300]},
+            )
+            _settle(batch, InboxUnavailable(type(exc).__name__))
+        else:
+            # What already waits for the next commit tells the processor how busy ingestion is.
+            self.on_commit(len(self._pending))
             _settle(batch, None)
+        finally:
+            self._slots.release()
 
     async def _write(self, batch: list[_Pending]) -> None:
         rows = [
@@ -111,8 +139,12 @@ class InboxWriter:
         ]
         for attempt in (1, 2):
             try:
-                async with self._engine.begin() as conn:
-                    await conn.execute(insert_ignore(conn, InboundEvent), rows)
+                if self._postgres:
+                    async with self._one_shot.connect() as conn:
+                        await conn.execute(insert_ignore(conn, InboundEvent), rows)
+                else:
+                    async with self._engine.begin() as conn:
+                        await conn.execute(insert_ignore(conn, InboundEvent), rows)
                 return
             except DBAPIError as exc:
                 # A pooled connection that died with a restarted server: one fresh try, then give up.
@@ -152,9 +184,13 @@ class InboxProcessor:
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._stopping = False
+        self._saturated_until = 0.0
         self._task: asyncio.Task[None] | None = None
 
-    def notify(self) -> None:
+    def notify(self, backlog: int = 0) -> None:
+        """Rows were committed; `backlog` bodies were already waiting for the next commit."""
+        if backlog >= SATURATED_BACKLOG:
+            self._saturated_until = self._clock.monotonic() + SATURATION_HOLD_SECONDS
         self._idle.clear()
         self._wake.set()
 
@@ -187,7 +223,7 @@ class InboxProcessor:
             if self._stopping:
                 return
             try:
-                while not self._stopping and await self.process_batch():
+                while not self._stopping and await self._paced_batch():
                     pass
             except Exception as exc:
                 # The database is down or a bug surfaced: rows stay pending, the next sweep retries.
@@ -202,8 +238,19 @@ class InboxProcessor:
             if not self._wake.is_set():
                 self._idle.set()
 
-    async def process_batch(self) -> int:
-        """Claim and process up to batch_size pending rows; returns how many were claimed."""
+    async def _paced_batch(self) -> int:
+        if self._clock.monotonic() >= self._saturated_until:
+            return await self.process_batch()
+        # Small batches, since SQLite's writer lock is held for a whole one, then a rest that
+        # leaves the CPU (and that lock) to the webhook.
+        started = self._clock.monotonic()
+        claimed = await self.process_batch(limit=max(1, self._batch_size // 10))
+        rest = (self._clock.monotonic() - started) * (1 - BUSY_SHARE) / BUSY_SHARE
+        await asyncio.sleep(min(rest, MAX_REST_SECONDS))
+        return claimed
+
+    async def process_batch(self, limit: int | None = None) -> int:
+        """Claim and process up to `limit` (default batch_size) pending rows; returns how many."""
         async with self._maker() as session:
             events = list(
                 (
@@ -214,7 +261,7 @@ class InboxProcessor:
                             InboundEvent.attempts < MAX_ATTEMPTS,
                         )
                         .order_by(InboundEvent.id)
-                        .limit(self._batch_size)
+                        .limit(limit or self._batch_size)
                         # Replicas skip rows another one holds; SQLite's writer lock serialises instead.
                         .with_for_update(skip_locked=True)
                     )
