@@ -236,10 +236,23 @@ async def test_merging_keeps_opt_out_purchases_and_tags(
     app: FastAPI, client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
     await deliver(app, client, text_message("wamid.g1", "STOP", wa_id="4915112345678", at=START))
-    order = {"order_id": "SO-M", "amount": "900", "currency": "EUR", "purchased_at": START.isoformat()}
-    assert (await client.post("/contacts/4915112345678/purchases", json=order, headers=ADMIN)).status_code == 201
-    await deliver(app, client, text_message("wamid.g2", "hello", wa_id=None, user_id="DE.55", at=START))
-    await deliver(app, client, text_message("wamid.g3", "hi", wa_id="4915112345678", user_id="DE.55", at=START))
+    order = {
+        "order_id": "SO-M",
+        "amount": "900",
+        "currency": "EUR",
+        "purchased_at": START.isoformat(),
+    }
+    assert (
+        await client.post("/contacts/4915112345678/purchases", json=order, headers=ADMIN)
+    ).status_code == 201
+    await deliver(
+        app, client, text_message("wamid.g2", "hello", wa_id=None, user_id="DE.55", at=START)
+    )
+    await deliver(
+        app,
+        client,
+        text_message("wamid.g3", "hi", wa_id="4915112345678", user_id="DE.55", at=START),
+    )
     assert await count(session, Contact) == 1
     merged = (await client.get("/contacts/DE.55", headers=ADMIN)).json()
     assert merged["wa_id"] == "4915112345678"
@@ -249,17 +262,29 @@ async def test_merging_keeps_opt_out_purchases_and_tags(
     assert any(e["dimension"] == "opted_out" for e in events)
 
 
-async def test_a_reused_number_starts_a_new_contact(app: FastAPI, client: httpx.AsyncClient, session: AsyncSession) -> None:
-    await deliver(app, client, text_message("wamid.r1", "hi", wa_id="4915112345678", user_id="DE.old"))
-    await deliver(app, client, text_message("wamid.r2", "who is this", wa_id="4915112345678", user_id="DE.new"))
+async def test_a_reused_number_starts_a_new_contact(
+    app: FastAPI, client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    await deliver(
+        app, client, text_message("wamid.r1", "hi", wa_id="4915112345678", user_id="DE.old")
+    )
+    await deliver(
+        app,
+        client,
+        text_message("wamid.r2", "who is this", wa_id="4915112345678", user_id="DE.new"),
+    )
     assert await count(session, Contact) == 2
     assert (await client.get("/contacts/DE.old", headers=ADMIN)).json()["wa_id"] is None
-    assert (await client.get("/contacts/4915112345678", headers=ADMIN)).json()["user_id"] == "DE.new"
+    assert (await client.get("/contacts/4915112345678", headers=ADMIN)).json()[
+        "user_id"
+    ] == "DE.new"
     old = (await client.get("/contacts/DE.old/messages", headers=ADMIN)).json()["items"]
     assert [m["wamid"] for m in old] == ["wamid.r1"]
 
 
-async def test_stop_and_start_are_ordered_by_meta_time(app: FastAPI, client: httpx.AsyncClient) -> None:
+async def test_stop_and_start_are_ordered_by_meta_time(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
     later, earlier = START + timedelta(minutes=5), START
     await deliver(app, client, text_message("wamid.s2", "START", at=later))
     await deliver(app, client, text_message("wamid.s1", "STOP", at=earlier))  # delivered late
