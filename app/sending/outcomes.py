@@ -261,14 +261,6 @@ async def release(session: AsyncSession, outbox_ids: Sequence[int], *, now: date
     await session.flush()
 
 
-async def record_sent(
-    session: AsyncSession, request: SendRequest, *, wamid: str, now: datetime, ruleset: Ruleset
-) -> None:
-    await record_batch(
-        session, [SendOutcome(request, wamid=wamid)], now=now, ruleset=ruleset, rng=random.Random()
-    )
-
-
 async def record_batch(
     session: AsyncSession,
     results: Sequence[SendOutcome],

@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -173,14 +173,12 @@ class InboxProcessor:
         sweep_seconds: float = 5.0,
         batch_size: int = 100,
         tagging: Tagging | None = None,
-        after_commit: Callable[[service.Outcome], Awaitable[None]] | None = None,
     ) -> None:
         self._maker = maker
         self._clock = clock
         self._sweep_seconds = sweep_seconds
         self._batch_size = batch_size
         self._tagging = tagging
-        self._after_commit = after_commit
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._stopping = False
@@ -287,9 +285,6 @@ class InboxProcessor:
                     raise
                 # One bad body must not block the rest: retry one by one to find and mark it.
                 outcomes = await self._one_by_one(claimed)
-        for outcome in outcomes:
-            if self._after_commit is not None:
-                await self._after_commit(outcome)
         return len(events)
 
     async def _one_by_one(self, ids: list[int]) -> list[service.Outcome]:
