@@ -6,7 +6,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from app.config import Settings
-from app.whatsapp.client import CloudAPI, CloudAPIPort, DryRunCloudAPI, build_http_client
+from app.sending.transport import KeepAliveTransport
+from app.whatsapp.client import CloudAPI, CloudAPIPort, DryRunCloudAPI
 
 
 @asynccontextmanager
@@ -15,10 +16,13 @@ async def cloud_api(settings: Settings) -> AsyncIterator[CloudAPIPort]:
     if settings.whatsapp_access_token is None or not settings.whatsapp_phone_number_id:
         yield DryRunCloudAPI()
         return
-    http = build_http_client(
-        settings.whatsapp_api_base_url, settings.whatsapp_access_token.get_secret_value()
-    )
+    transport = KeepAliveTransport()
     try:
-        yield CloudAPI(http, settings.whatsapp_phone_number_id)
+        yield CloudAPI(
+            transport,
+            settings.whatsapp_phone_number_id,
+            base_url=settings.whatsapp_api_base_url,
+            access_token=settings.whatsapp_access_token.get_secret_value(),
+        )
     finally:
-        await http.aclose()
+        await transport.aclose()

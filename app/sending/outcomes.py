@@ -1,55 +1,55 @@
-"""Outbox transitions: what to send for a claimed follow-up, and what its result means.
+"""What a send's result means for the outbox: Cloud API answers, errors and status webhooks.
 
-prepare_batch() runs every hard constraint again at the moment of sending (the plan may be hours
-old); record_batch() and record_*() apply send results, Cloud API errors and status webhooks to
-the outbox rows. The batch forms do one claim's worth of rows in one unit of work.
+record_batch() applies one group of answers in one unit of work; record_error(), apply_status()
+and on_status_webhook() settle single rows; reconcile_expired() settles sends whose worker never
+came back. What to send in the first place is app.sending.prepare.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import random
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, case, func, insert, literal, or_, select, update
+from sqlalchemy import bindparam, case, insert, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.contacts.models import Contact, Message, MessageStatus
-from app.contacts.preferences_note import Preferences, PreferencesError
 from app.db.base import UTCDateTime
-from app.scheduling import cadence, constraints, discounts, templates
-from app.scheduling.models import OutboxItem, Template
-from app.tagging import service as tagging_service
+from app.scheduling.models import OutboxItem
+from app.sending.prepare import (
+    CALLBACK_PREFIX,
+    SendRequest,
+    callback_of,
+    marketing_sent,
+    policy_of,
+    recipient_of,
+)
 from app.tagging.models import TagEvent
 from app.tagging.ruleset import Ruleset
-from app.whatsapp.client import ButtonSpec, TemplateParams, TemplateSpec
 from app.whatsapp.errors import CloudAPIError, Disposition, backoff_seconds, classify
 
 log = logging.getLogger("app.sending")
 
-CALLBACK_PREFIX = "outbox:"
+# Kept importable from here: app.cli's dry-run plan reads the checks through this module.
+__all__ = [
+    "DONE_RANK",
+    "SendOutcome",
+    "apply_status",
+    "marketing_sent",
+    "on_status_webhook",
+    "policy_of",
+    "recipient_of",
+    "reconcile_expired",
+    "record_batch",
+    "record_error",
+    "stop_marketing",
+]
+
 DONE_RANK = {"sent": 1, "delivered": 2, "read": 3, "failed": 9}
-# Sends older than this count for no cap (the longest rolling window is a month).
-HISTORY = timedelta(days=31)
-YIELD_EVERY = 20
-
-
-@dataclass(frozen=True)
-class SendRequest:
-    outbox_id: int
-    contact_id: int
-    to: str
-    template: TemplateSpec | None
-    language: str | None
-    params: TemplateParams | None
-    text: str | None
-    callback_data: str
 
 
 @dataclass(frozen=True)
@@ -59,206 +59,6 @@ class SendOutcome:
     request: SendRequest
     wamid: str | None = None
     error: CloudAPIError | None = None
-
-
-def policy_of(ruleset: Ruleset) -> constraints.Policy:
-    s = ruleset.sending
-    return constraints.Policy(
-        marketing_per_week=s.marketing_per_week,
-        marketing_per_month=s.marketing_per_month,
-        high_spender_per_week=s.high_spender_per_week,
-        passive_per_month=s.passive_per_month,
-        global_marketing_per_day=s.global_marketing_per_day,
-    )
-
-
-def recipient_of(contact: Contact) -> constraints.Recipient:
-    try:
-        prefs = Preferences.from_dict(contact.preferences or {})
-    except PreferencesError:
-        prefs = Preferences()
-    return constraints.Recipient(
-        timezone=contact.timezone,
-        preferences=prefs,
-        opted_out=contact.opted_out,
-        last_inbound_at=contact.last_inbound_at,
-        spend_tier=contact.spend_tier,
-        learned_windows=frozenset(contact.windows or ()),
-    )
-
-
-async def marketing_sent(session: AsyncSession, contact_id: int, now: datetime) -> list[datetime]:
-    rows = await session.scalars(
-        select(OutboxItem.sent_at).where(
-            OutboxItem.contact_id == contact_id,
-            OutboxItem.category == "marketing",
-            OutboxItem.sent_at.is_not(None),
-            OutboxItem.sent_at >= now - HISTORY,
-        )
-    )
-    return [t for t in rows if t is not None]
-
-
-async def marketing_today(session: AsyncSession, now: datetime) -> int:
-    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    return int(
-        await session.scalar(
-            select(func.count())
-            .select_from(OutboxItem)
-            .where(OutboxItem.category == "marketing", OutboxItem.sent_at >= midnight)
-        )
-        or 0
-    )
-
-
-async def prepare(
-    session: AsyncSession, outbox_id: int, *, now: datetime, ruleset: Ruleset
-) -> SendRequest | None:
-    """prepare_batch() for one claimed follow-up."""
-    requests = await prepare_batch(session, [outbox_id], now=now, ruleset=ruleset)
-    return requests[0] if requests else None
-
-
-async def prepare_batch(
-    session: AsyncSession, outbox_ids: Sequence[int], *, now: datetime, ruleset: Ruleset
-) -> list[SendRequest]:
-    """Re-checks every constraint for claimed follow-ups; returns those to send now, oldest due
-    first. The others are settled here: back to planned with a new time, or dropped."""
-    items = [
-        item
-        for item in (
-            await session.scalars(
-                select(OutboxItem)
-                .where(OutboxItem.id.in_(outbox_ids))
-                .order_by(OutboxItem.not_before, OutboxItem.id)
-            )
-        ).all()
-        if item.state == "sending"
-    ]
-    if not items:
-        return []
-    # Locking the contacts serialises sends to one person across workers, so the caps below
-    # count every send that got this far (each reserves its slot by setting sent_at). Id order:
-    # two batches that share contacts cannot deadlock.
-    contacts = {
-        c.id: c
-        for c in (
-            await session.scalars(
-                select(Contact)
-                .where(Contact.id.in_({item.contact_id for item in items}))
-                .order_by(Contact.id)
-                .with_for_update()
-            )
-        ).all()
-    }
-    history = await _send_history(session, list(contacts), now)
-    policy = policy_of(ruleset)
-    today = (
-        await marketing_today(session, now) if policy.global_marketing_per_day is not None else 0
-    )
-    rules = {r.name: r for r in ruleset.cadence}
-    pair = timedelta(seconds=ruleset.sending.pair_interval_seconds)
-    picked: dict[tuple[str, str | None], Template | None] = {}
-    requests: list[SendRequest] = []
-    for n, item in enumerate(items, 1):
-        if n % YIELD_EVERY == 0:
-            # The worker paces sends on this event loop; a long stretch without an await would
-            # make them late (and their slots lapse).
-            await asyncio.sleep(0)
-        contact = contacts.get(item.contact_id)
-        if contact is None:
-            _finish(item, "dropped", "contact_gone", now)
-            continue
-        rule = rules.get(item.rule)
-        if rule is not None and not cadence.matches(rule, tagging_service.tags_of(contact)):
-            _finish(item, "cancelled", "rule_no_longer_applies", now)
-            continue
-        sent = history[contact.id]
-        decision = constraints.decide(
-            recipient_of(contact),
-            constraints.PlannedSend(
-                category=item.category, free_form=item.template is None, due_at=item.due_at
-            ),
-            marketing_sent=[at for category, at in sent if category == "marketing"],
-            global_marketing_today=today,
-            now=now,
-            policy=policy,
-        )
-        last = max((at for _, at in sent), default=None)
-        going = decision.action in ("send", "needs_template")
-        if going and pair and last is not None and now < last + pair:
-            # Meta's pair rate, checked here rather than in each worker's memory so that it also
-            # holds between workers and between passes.
-            decision = constraints.Decision("wait", last + pair, "pair_rate")
-        if decision.action == "wait":
-            assert decision.at is not None
-            item.state, item.not_before, item.reason = "planned", decision.at, decision.reason
-            item.claimed_until, item.updated_at = None, now
-            # Waiting for a window (or the pair rate) is not a failed attempt.
-            item.attempts = max(0, item.attempts - 1)
-            continue
-        if decision.action == "drop":
-            _finish(item, "dropped", decision.reason, now)
-            continue
-        if decision.action == "needs_template" and item.template is None:
-            _finish(item, "dropped", decision.reason, now)
-            continue
-        if item.template is None:
-            assert item.text is not None
-            request = SendRequest(
-                item.id, contact.id, _address(contact), None, None, None, item.text, _callback(item)
-            )
-        else:
-            key = (item.template, contact.language)
-            if key not in picked:
-                picked[key] = await templates.pick(session, item.template, contact.language)
-            template = picked[key]
-            if template is None:
-                log.error(
-                    "template not registered",
-                    extra={"template": item.template, "outbox_id": item.id, "alert": True},
-                )
-                _finish(item, "failed", "template_not_registered", now)
-                continue
-            variables = await _variables(session, item, contact, now)
-            spec, params = _template_call(
-                template.name,
-                template.language,
-                template.category,
-                template.parameters,
-                variables,
-            )
-            request = SendRequest(
-                item.id,
-                contact.id,
-                _address(contact),
-                spec,
-                template.language,
-                params,
-                None,
-                _callback(item),
-            )
-        item.sent_at = now  # reserves the slot under the caps; cleared again if the send fails
-        sent.append((item.category, now))
-        if item.category == "marketing":
-            today += 1
-        requests.append(request)
-    await session.flush()
-    return requests
-
-
-async def release(session: AsyncSession, outbox_ids: Sequence[int], *, now: datetime) -> None:
-    """Prepared sends never handed to the Cloud API (the pass stopped): back to the plan."""
-    if not outbox_ids:
-        return
-    rows = await session.scalars(
-        select(OutboxItem).where(OutboxItem.id.in_(outbox_ids), OutboxItem.state == "sending")
-    )
-    for item in rows:
-        item.state, item.sent_at, item.claimed_until = "planned", None, None
-        item.reason, item.updated_at = "released_unsent", now
-        item.attempts = max(0, item.attempts - 1)
-    await session.flush()
 
 
 async def record_batch(
@@ -289,7 +89,7 @@ async def record_batch(
             ),
             [{"outbox_id": r.request.outbox_id, "sent_wamid": r.wamid} for r in sent],
         )
-        await session.execute(
+        await connection.execute(
             insert(Message),
             [
                 {
@@ -305,10 +105,13 @@ async def record_batch(
                 for r in sent
             ],
         )
-        # Locked in id order, as prepare_batch() locks them, so the two cannot deadlock.
-        locked = (
+        # Locked in id order, as prepare_batch() locks them, so the two cannot deadlock. A
+        # statement of its own: as a subquery of the UPDATE, PostgreSQL joined it against a
+        # sequential scan of every contact.
+        contact_ids = sorted({r.request.contact_id for r in sent})
+        await session.execute(
             select(Contact.id)
-            .where(Contact.id.in_({r.request.contact_id for r in sent}))
+            .where(Contact.id.in_(contact_ids))
             .order_by(Contact.id)
             .with_for_update()
         )
@@ -316,7 +119,7 @@ async def record_batch(
         # re-evaluates the contact from here rather than every send running the rules inline.
         await session.execute(
             update(Contact)
-            .where(Contact.id.in_(locked.scalar_subquery()))
+            .where(Contact.id.in_(contact_ids))
             .values(
                 last_outbound_at=now,
                 tags_due_at=case(
@@ -481,7 +284,7 @@ async def reconcile_expired(
         status = (
             await session.scalars(
                 select(MessageStatus)
-                .where(MessageStatus.callback_data == _callback(item))
+                .where(MessageStatus.callback_data == callback_of(item))
                 .order_by(MessageStatus.status_at.desc())
             )
         ).first()
@@ -527,88 +330,3 @@ def _message_payload(request: SendRequest) -> dict[str, Any]:
     if request.params is not None:
         payload["body"] = list(request.params.body)
     return payload
-
-
-def _finish(item: OutboxItem, state: str, reason: str, now: datetime) -> None:
-    """Settles the item without a send."""
-    item.state, item.reason, item.claimed_until, item.updated_at = state, reason, None, now
-
-
-async def _send_history(
-    session: AsyncSession, contact_ids: Sequence[int], now: datetime
-) -> defaultdict[int, list[tuple[str, datetime]]]:
-    """Each contact's recent sends (category, when), reserved ones included."""
-    history: defaultdict[int, list[tuple[str, datetime]]] = defaultdict(list)
-    rows = await session.execute(
-        select(OutboxItem.contact_id, OutboxItem.category, OutboxItem.sent_at).where(
-            OutboxItem.contact_id.in_(contact_ids),
-            OutboxItem.sent_at.is_not(None),
-            OutboxItem.sent_at >= now - HISTORY,
-        )
-    )
-    for contact_id, category, sent_at in rows:
-        if sent_at is not None:
-            history[contact_id].append((category, sent_at))
-    return history
-
-
-def _callback(item: OutboxItem) -> str:
-    return f"{CALLBACK_PREFIX}{item.id}"
-
-
-def _address(contact: Contact) -> str:
-    return contact.wa_id or contact.user_id or ""
-
-
-async def _variables(
-    session: AsyncSession, item: OutboxItem, contact: Contact, now: datetime
-) -> dict[str, str]:
-    prefs = recipient_of(contact).preferences
-    values = {
-        "name": prefs.salutation or contact.name or "",
-        "wa_id": contact.wa_id or "",
-        "offer": item.offer or "",
-    }
-    if item.offer:
-        code = await discounts.assign(
-            session,
-            contact_id=contact.id,
-            offer=item.offer,
-            valid_hours=item.offer_valid_hours or 48,
-            now=now,
-        )
-        values["code"] = code.code
-        zone = ZoneInfo(contact.timezone) if contact.timezone else ZoneInfo("UTC")
-        values["valid_until"] = (
-            (code.valid_until or now).astimezone(zone).strftime("%Y-%m-%d %H:%M")
-        )
-    return values
-
-
-def _template_call(
-    name: str, language: str, category: str, parameters: dict[str, Any], variables: dict[str, str]
-) -> tuple[TemplateSpec, TemplateParams]:
-    header = [variables.get(v, "") for v in parameters.get("header", [])]
-    body = [variables.get(v, "") for v in parameters.get("body", [])]
-    buttons = tuple(
-        ButtonSpec(kind=b["kind"], index=int(b["index"]), params=len(b.get("params", [])))
-        for b in parameters.get("buttons", [])
-    )
-    spec = TemplateSpec(
-        name=name,
-        language=language,
-        category=category,  # type: ignore[arg-type]
-        header_params=len(header),
-        header_format="text" if header else None,
-        body_params=len(body),
-        buttons=buttons,
-    )
-    params = TemplateParams(
-        header=tuple(header),
-        body=tuple(body),
-        buttons={
-            int(b["index"]): tuple(variables.get(v, "") for v in b.get("params", []))
-            for b in parameters.get("buttons", [])
-        },
-    )
-    return spec, params

@@ -26,8 +26,9 @@ import app.db.registry  # noqa: F401
 from app.clock import Clock
 from app.errors import is_database_outage
 from app.scheduling import planner
-from app.sending import claim, outcomes
-from app.sending.outcomes import SendOutcome, SendRequest
+from app.sending import claim, outcomes, prepare
+from app.sending.outcomes import SendOutcome
+from app.sending.prepare import SendRequest
 from app.sending.throttle import SlotPace
 from app.tagging.ruleset import Ruleset
 from app.whatsapp.client import CloudAPIPort, SendResult
@@ -35,8 +36,12 @@ from app.whatsapp.errors import CloudAPIError, TransientError
 
 log = logging.getLogger("app.sending")
 
-# Answers wait this long for others before they are recorded together.
-RECORD_LINGER_SECONDS = 0.05
+# Answers wait this long for others before they are recorded together: each transaction costs
+# a few round trips whatever its size, which at 1,000 sends/s is worth batching more.
+RECORD_LINGER_SECONDS = 0.2
+# A claim takes about this long's worth of sends at the paced rate: big enough that a claim's
+# fixed cost is spread thin, small enough that a batch is sent soon after its checks ran.
+CLAIM_SECONDS = 0.5
 RECORD_ATTEMPTS = 3
 # Meta's 130429 pauses every worker of the number; a Retry-After longer than this is capped.
 MAX_PAUSE_SECONDS = 60.0
@@ -50,6 +55,9 @@ class SendReport:
     sent: int = 0
     errors: int = 0
     reconciled: int = 0
+    # Send slots this worker reserved but let lapse (its loop was busy past their tolerance):
+    # throughput the cap allowed and nobody used.
+    lapsed: int = 0
 
 
 class Sender:
@@ -60,14 +68,14 @@ class Sender:
         api: CloudAPIPort,
         ruleset: Ruleset,
         *,
-        batch: int = 100,
+        batch: int = 500,
         concurrency: int = 20,
         rng: random.Random | None = None,
         number: str | None = None,
     ) -> None:
         """`clock` paces the sends in real time (its now() is also the default moment of a pass);
-        `batch` rows are claimed per transaction; `concurrency` requests are in flight at most
-        (the Cloud API client keeps 20 connections alive)."""
+        at most `batch` rows are claimed per transaction (fewer at low caps, see CLAIM_SECONDS);
+        `concurrency` requests are in flight at most."""
         self._maker, self._clock, self._api, self._ruleset = maker, clock, api, ruleset
         self._batch, self._concurrency = batch, concurrency
         self._rng = rng or random.Random()
@@ -168,8 +176,9 @@ class _Pass:
     async def _claim(self) -> None:
         s = self.s
         lease = timedelta(seconds=s._ruleset.sending.lease_seconds)
-        # At a low cap a full batch could outlast its lease while it waits for slots.
-        limit = min(s._batch, max(1, math.floor(s.pace.rate * lease.total_seconds() / 10)))
+        # Never so many that a batch could outlast its lease while it waits for slots.
+        seconds = min(CLAIM_SECONDS, lease.total_seconds() / 10)
+        limit = min(s._batch, max(1, math.floor(s.pace.rate * seconds)))
         try:
             while not self.failed.is_set():
                 await self.room.acquire()
@@ -180,7 +189,7 @@ class _Pass:
                 async with s._maker() as session:
                     ids = await claim.claim(session, now=self.now, lease=lease, limit=limit)
                     requests = (
-                        await outcomes.prepare_batch(session, ids, now=self.now, ruleset=s._ruleset)
+                        await prepare.prepare_batch(session, ids, now=self.now, ruleset=s._ruleset)
                         if ids
                         else []
                     )
@@ -291,6 +300,7 @@ class _Pass:
             self.slots.popleft()
             if pace.usable(slot, self.s.seconds()):
                 return
+            self.report.lapsed += 1
             # Missed by more than the tolerance (this loop was busy): going now could add to a
             # window that other workers fill on time, so that slot is given up.
 
@@ -329,7 +339,7 @@ class _Pass:
             return
         try:
             async with self.s._maker() as session:
-                await outcomes.release(session, [r.outbox_id for r in requests], now=self.now)
+                await prepare.release(session, [r.outbox_id for r in requests], now=self.now)
                 await session.commit()
         except Exception as exc:
             # They stay "sending" and their lease reconciles them; never sent twice either way.

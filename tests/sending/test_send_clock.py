@@ -26,7 +26,7 @@ from app.sending import claim
 from app.sending.models import SendClock
 from app.sending.throttle import HEADROOM, SlotPace
 from app.sending.worker import Sender
-from app.whatsapp.client import CloudAPI, build_http_client
+from app.whatsapp.client import CloudAPI
 from tests.conftest import post_webhook, processed
 from tests.fake_cloud_api import busiest_second
 from tests.payloads import text_message
@@ -144,9 +144,9 @@ async def test_a_pause_moves_the_clock_forward_never_back(maker) -> None:
 
 @pytest.fixture
 async def api() -> AsyncIterator[CloudAPI]:
-    http = build_http_client(BASE, "test-token")
-    yield CloudAPI(http, PNID)
-    await http.aclose()
+    transport = httpx.AsyncHTTPTransport()
+    yield CloudAPI(transport, PNID, base_url=BASE, access_token="test-token")
+    await transport.aclose()
 
 
 @pytest.fixture

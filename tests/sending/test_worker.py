@@ -19,7 +19,7 @@ from app.contacts.models import Contact, Message
 from app.scheduling import discounts, templates
 from app.scheduling.models import DiscountCode, OutboxItem
 from app.sending.worker import Sender
-from app.whatsapp.client import CloudAPI, DryRunCloudAPI, build_http_client
+from app.whatsapp.client import CloudAPI, DryRunCloudAPI
 from tests.conftest import ADMIN, post_webhook, processed
 from tests.payloads import status, text_message
 
@@ -33,9 +33,9 @@ MONDAY = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
 @pytest.fixture
 async def api() -> AsyncIterator[CloudAPI]:
-    http = build_http_client(BASE, "test-token")
-    yield CloudAPI(http, PNID)
-    await http.aclose()
+    transport = httpx.AsyncHTTPTransport()
+    yield CloudAPI(transport, PNID, base_url=BASE, access_token="test-token")
+    await transport.aclose()
 
 
 @pytest.fixture

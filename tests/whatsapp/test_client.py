@@ -18,7 +18,6 @@ from app.whatsapp.client import (
     TemplateParams,
     TemplateParamsError,
     TemplateSpec,
-    build_http_client,
     check_params,
     text_payload,
 )
@@ -98,14 +97,16 @@ def messages(meta: respx.MockRouter) -> respx.Route:
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with build_http_client(BASE_URL, TOKEN) as client:
-        yield client
+async def transport() -> AsyncIterator[httpx.AsyncBaseTransport]:
+    # httpx's own transport, which respx intercepts; the sender's lean one is tested against a
+    # real server in tests/sending/test_transport.py.
+    async with httpx.AsyncHTTPTransport() as transport:
+        yield transport
 
 
 @pytest.fixture
-def api(http: httpx.AsyncClient) -> CloudAPI:
-    return CloudAPI(http, PHONE_ID)
+def api(transport: httpx.AsyncBaseTransport) -> CloudAPI:
+    return CloudAPI(transport, PHONE_ID, base_url=BASE_URL, access_token=TOKEN)
 
 
 def sent_json(route: respx.Route) -> Any:
@@ -470,9 +471,9 @@ async def test_transport_failures(
 
 
 async def test_unrouted_requests_never_leave_the_machine(
-    http: httpx.AsyncClient, meta: respx.MockRouter
+    transport: httpx.AsyncBaseTransport, meta: respx.MockRouter
 ) -> None:
-    other = CloudAPI(http, "999")
+    other = CloudAPI(transport, "999", base_url=BASE_URL, access_token=TOKEN)
     with pytest.raises(AssertionError):
         await other.send_text(WA_ID, "hi")
 
@@ -621,14 +622,23 @@ def test_impossible_template_specs_are_refused(build: Any, fragment: str) -> Non
 # --- the HTTP client and the dry run -------------------------------------------------------
 
 
-async def test_build_http_client_settings() -> None:
-    async with build_http_client(BASE_URL + "/", TOKEN) as client:
-        assert client.headers["authorization"] == f"Bearer {TOKEN}"
-        assert client.timeout.connect == 5.0
-        assert client.timeout.read == 15.0
-        assert str(client.base_url) == BASE_URL + "/"
+async def test_client_settings(transport: httpx.AsyncBaseTransport) -> None:
+    api = CloudAPI(transport, PHONE_ID, base_url=BASE_URL + "/", access_token=f" {TOKEN} ")
+    assert api.headers["authorization"] == f"Bearer {TOKEN}"
+    assert api.timeout.connect == 5.0
+    assert api.timeout.read == 15.0
+    assert str(api.url) == f"{BASE_URL}/{PHONE_ID}/messages"
     with pytest.raises(ValueError, match="access token"):
-        build_http_client(BASE_URL, " ")
+        CloudAPI(transport, PHONE_ID, base_url=BASE_URL, access_token=" ")
+    with pytest.raises(ValueError, match="phone_number_id"):
+        CloudAPI(transport, " ", base_url=BASE_URL, access_token=TOKEN)
+
+
+async def test_requests_carry_the_timeouts(api: CloudAPI, messages: respx.Route) -> None:
+    messages.mock(return_value=accepted())
+    await api.send_text(WA_ID, "hi")
+    timeouts = messages.calls.last.request.extensions["timeout"]
+    assert timeouts == {"connect": 5.0, "read": 15.0, "write": 15.0, "pool": 15.0}
 
 
 async def test_dry_run_records_and_returns_synthetic_ids(meta: respx.MockRouter) -> None:
