@@ -17,6 +17,7 @@ from app.config import Settings, with_local_secrets
 from app.db.engine import create_engine, create_sessionmaker
 from app.db.session import session_scope
 from app.sending.api import cloud_api
+from app.transfer import cli as transfer_cli
 from app.whatsapp import signature
 
 
@@ -40,6 +41,10 @@ def run_migrations(database_url: str) -> None:
 @click.group()
 def main() -> None:
     """WhatsApp follow-up engine."""
+
+
+main.add_command(transfer_cli.contacts)
+main.add_command(transfer_cli.purchases)
 
 
 @main.command()
@@ -359,21 +364,41 @@ def discounts_generate(offer: str, count: int, prefix: str, length: int) -> None
     show_default=True,
     help="random seed (same seed, same data)",
 )
-def seed(count: int, seed_value: int) -> None:
-    """Fill the database with synthetic contacts (demo data; also what the benchmarks use)."""
+@click.option(
+    "--agents",
+    "agent_count",
+    type=int,
+    default=5,
+    show_default=True,
+    help="agent accounts to share the contacts round-robin (made if new; 0: unassigned)",
+)
+@click.option(
+    "--now", "now_text", default=None, help="ISO 8601 moment the data is as of (default: now)"
+)
+def seed(count: int, seed_value: int, agent_count: int, now_text: str | None) -> None:
+    """Fill the database with a synthetic data set (demo data; also what the benchmarks use):
+    agent accounts, contacts with messages, tag events, orders and queue items. Prints the new
+    agents' API keys, which are shown only once."""
     from app import seed as seeding
-    from app.clock import SystemClock
 
     settings = _settings()
+    now = _parse_now(now_text)
 
-    async def run() -> int:
+    async def run() -> seeding.Seeded:
         engine = create_engine(settings.database_url)
         try:
-            return await seeding.seed(engine, count, now=SystemClock().now(), seed=seed_value)
+            return await seeding.seed(engine, count, now=now, seed=seed_value, agents=agent_count)
         finally:
             await engine.dispose()
 
-    click.echo(f"added {asyncio.run(run())} contacts")
+    done = asyncio.run(run())
+    click.echo(
+        f"added {done.contacts} contacts, {done.messages} messages, {done.tag_events} tag "
+        f"events and {done.purchases} orders as of {now.isoformat()}"
+    )
+    for agent in done.agents:
+        key = agent.api_key or "(account existed; key not shown again)"
+        click.echo(f"agent {agent.name} ({agent.timezone}): {key}")
 
 
 @main.group()
@@ -424,15 +449,24 @@ def _with_session(fn: Any) -> Any:
 @apikey.command("create")
 @click.argument("name")
 @click.option("--role", type=click.Choice(["admin", "agent"]), default="agent", show_default=True)
-def apikey_create(name: str, role: str) -> None:
-    """Create a key and print it (it cannot be shown again)."""
+@click.option(
+    "--timezone",
+    default="UTC",
+    show_default=True,
+    help="IANA zone of a new agent account (the day of its queue)",
+)
+def apikey_create(name: str, role: str, timezone: str) -> None:
+    """Create a key and print it (it cannot be shown again). An agent key comes with the agent
+    account of the same name, created if new."""
     from app.access import service
     from app.clock import SystemClock
     from app.errors import AppError
 
     try:
         token = _with_session(
-            lambda s: service.create_key(s, name=name, role=role, now=SystemClock().now())
+            lambda s: service.create_key(
+                s, name=name, role=role, now=SystemClock().now(), timezone=timezone
+            )
         )
     except AppError as exc:
         raise click.ClickException(exc.detail) from exc
@@ -496,6 +530,42 @@ def webhook_post(file: Path, url: str) -> None:
     click.echo(f"{response.status_code} {response.text}")
     if response.status_code != 200:
         sys.exit(1)
+
+
+@main.group()
+def reports() -> None:
+    """Report snapshots and team alerts (also taken periodically by `serve`)."""
+
+
+@reports.command("snapshot")
+@click.option(
+    "--now", "now_text", default=None, help="ISO 8601 moment to take it at (default: now)"
+)
+def reports_snapshot(now_text: str | None) -> None:
+    """Take today's report snapshot now, update the team alerts, and print the summary as JSON."""
+    from app.clock import ManualClock
+    from app.reports import job
+    from app.tagging import ruleset as ruleset_module
+
+    settings = _settings()
+    log.configure(settings.log_level)
+    now = _parse_now(now_text)
+    rules = ruleset_module.load(settings.rules_file).reports
+
+    async def run() -> dict[str, Any] | None:
+        engine = create_engine(settings.database_url)
+        try:
+            summary = await job.run_once(
+                create_sessionmaker(engine), ManualClock(now), rules, force=True
+            )
+            return summary.as_json() if summary else None
+        finally:
+            await engine.dispose()
+
+    summary = asyncio.run(run())
+    if summary is None:
+        raise click.ClickException("another replica is taking a snapshot right now; try again")
+    _print_json(summary)
 
 
 def _print_json(data: Any) -> None:

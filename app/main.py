@@ -11,16 +11,21 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from app import log
+from app.agents.router import router as agents_router
 from app.clock import Clock, SystemClock
 from app.config import Settings, with_local_secrets
 from app.contacts.router import router as contacts_router
 from app.db.engine import create_engine, create_sessionmaker
 from app.errors import install_handlers
+from app.queue.router import router as queue_router
+from app.reports.job import ReportJob
+from app.reports.router import router as reports_router
 from app.tagging import ruleset
 from app.tagging.intent import default_detector
 from app.tagging.job import TagJob
 from app.tagging.router import router as tagging_router
 from app.tagging.service import Tagging
+from app.transfer.router import router as transfer_router
 from app.webhook.inbox import InboxProcessor, InboxWriter
 from app.webhook.router import router as webhook_router
 
@@ -39,6 +44,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             maker, clock, sweep_seconds=settings.inbox_sweep_seconds, tagging=tagging
         )
         tag_job = TagJob(maker, clock, tagging.ruleset, every_seconds=settings.tag_job_seconds)
+        report_job = ReportJob(maker, clock, tagging.ruleset.reports)
         writer.on_commit = processor.notify
         app.state.engine = engine
         app.state.sessionmaker = maker
@@ -47,12 +53,14 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         writer.start()
         processor.start()
         tag_job.start()
+        report_job.start()
         try:
             yield
         finally:
             await writer.stop()
             await processor.stop()
             await tag_job.stop()
+            await report_job.stop()
             await engine.dispose()
 
     app = FastAPI(
@@ -68,8 +76,33 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(webhook_router)
     app.include_router(contacts_router)
     app.include_router(tagging_router)
+    app.include_router(queue_router)
+    app.include_router(reports_router)
+    app.include_router(agents_router)
+    app.include_router(transfer_router)
 
-    @app.get("/healthz", tags=["ops"])
+    @app.get(
+        "/healthz",
+        tags=["ops"],
+        responses={
+            200: {
+                "description": "The database answers.",
+                "content": {
+                    "application/json": {
+                        "example": {"status": "ok", "database": "ok", "dry_run": False}
+                    }
+                },
+            },
+            503: {
+                "description": "The database does not answer.",
+                "content": {
+                    "application/json": {
+                        "example": {"status": "unavailable", "database": "ConnectionRefusedError"}
+                    }
+                },
+            },
+        },
+    )
     async def healthz(request: Request) -> JSONResponse:
         """200 when the database answers, 503 otherwise (load balancers take the replica out)."""
         try:

@@ -114,3 +114,29 @@ def test_blank_environment_values_mean_unset() -> None:
     assert settings.whatsapp_app_secret is None
     assert settings.rules_file is None
     assert settings.dry_run is True
+
+
+async def test_an_agent_key_comes_with_its_account_and_time_zone(tmp_path: Path) -> None:
+    from sqlalchemy import select
+
+    from app.agents.models import Agent
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}"
+    env = {"DATABASE_URL": url}
+    run = CliRunner().invoke
+    assert (await asyncio.to_thread(run, main, ["migrate"], env=env)).exit_code == 0
+    made = await asyncio.to_thread(
+        run, main, ["apikey", "create", "maria", "--timezone", "America/Sao_Paulo"], env=env
+    )
+    assert made.exit_code == 0, made.output
+    assert made.output.startswith("wfu_")
+    bad = await asyncio.to_thread(
+        run, main, ["apikey", "create", "joao", "--timezone", "Mars/Olympus"], env=env
+    )
+    assert bad.exit_code != 0
+    assert "time zone" in bad.output
+    engine = create_engine(url)
+    async with engine.connect() as conn:
+        rows = (await conn.execute(select(Agent.name, Agent.timezone))).all()
+    await engine.dispose()
+    assert [tuple(r) for r in rows] == [("maria", "America/Sao_Paulo")]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base, BigId, UTCDateTime
@@ -19,3 +19,7 @@ class ApiKey(Base):
     key_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # Agent keys belong to an agent account (its contacts, its time zone); admin keys to none.
+    agent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agent.id", ondelete="CASCADE"), default=None, index=True
+    )

@@ -12,7 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access.models import ApiKey
-from app.errors import BadRequest, NotFound
+from app.agents import service as agents
+from app.agents.models import Agent
+from app.errors import BadRequest, Forbidden, NotFound
 
 ROLES = ("admin", "agent")
 KEY_PREFIX = "wfu_"
@@ -22,23 +24,44 @@ KEY_PREFIX = "wfu_"
 class Principal:
     name: str
     role: str
+    agent_id: int | None = None  # set for agent keys: the account whose contacts they see
+    timezone: str | None = None
 
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
 
 
+def ensure_may_see(principal: Principal, agent_id: int | None) -> None:
+    """Admins see every contact; an agent only the contacts assigned to it."""
+    if principal.is_admin:
+        return
+    if principal.agent_id is None or agent_id != principal.agent_id:
+        raise Forbidden("this contact is not assigned to you")
+
+
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def create_key(session: AsyncSession, *, name: str, role: str, now: datetime) -> str:
+async def create_key(
+    session: AsyncSession, *, name: str, role: str, now: datetime, timezone: str = "UTC"
+) -> str:
+    """A new key. An agent key belongs to the agent account of the same name, created if new."""
     if role not in ROLES:
         raise BadRequest(f"role must be one of {', '.join(ROLES)}")
     if (await session.scalars(select(ApiKey).where(ApiKey.name == name))).first() is not None:
         raise BadRequest(f"an API key named {name!r} exists already")
+    agent_id = None
+    if role == "agent":
+        agent = await agents.find(session, name) or await agents.create(
+            session, name=name, timezone=timezone, now=now
+        )
+        agent_id = agent.id
     token = KEY_PREFIX + secrets.token_urlsafe(32)
-    session.add(ApiKey(name=name, role=role, key_sha256=_digest(token), created_at=now))
+    session.add(
+        ApiKey(name=name, role=role, key_sha256=_digest(token), created_at=now, agent_id=agent_id)
+    )
     await session.flush()
     return token
 
@@ -61,9 +84,14 @@ async def authenticate(
 ) -> Principal | None:
     if admin_token and hmac.compare_digest(token.encode(), admin_token.encode()):
         return Principal(name="admin", role="admin")
-    key = (
-        await session.scalars(
-            select(ApiKey).where(ApiKey.key_sha256 == _digest(token), ApiKey.revoked_at.is_(None))
+    row = (
+        await session.execute(
+            select(ApiKey.name, ApiKey.role, Agent.id, Agent.timezone)
+            .outerjoin(Agent, Agent.id == ApiKey.agent_id)
+            .where(ApiKey.key_sha256 == _digest(token), ApiKey.revoked_at.is_(None))
         )
     ).first()
-    return Principal(name=key.name, role=key.role) if key else None
+    if row is None:
+        return None
+    name, role, agent_id, timezone = row
+    return Principal(name=name, role=role, agent_id=agent_id, timezone=timezone)

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Index,
     Integer,
     Numeric,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -50,7 +51,7 @@ class Contact(Base):
     # Tags (written only by app.tagging.service; see docs/tagging.md).
     activity: Mapped[str | None] = mapped_column(String(32), default=None)
     intent: Mapped[str | None] = mapped_column(String(32), default=None)
-    status: Mapped[str | None] = mapped_column(String(32), default=None, index=True)
+    status: Mapped[str | None] = mapped_column(String(32), default=None)
     lifecycle: Mapped[str | None] = mapped_column(String(32), default=None)
     engagement: Mapped[str | None] = mapped_column(String(32), default=None)
     spend_tier: Mapped[str | None] = mapped_column(String(32), default=None)
@@ -74,6 +75,24 @@ class Contact(Base):
     clicked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # When a time rule may next change a tag; the periodic job picks contacts by it.
     tags_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None, index=True)
+
+    # The agent who works the contact (round-robin on first contact, reassignable).
+    agent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agent.id", ondelete="SET NULL"), default=None
+    )
+    # The contact's queue item, kept with its tags (app.queue.priority): the queue is an index
+    # range scan per colour, whatever the number of contacts. rank 0 red .. 4 grey; null: no item.
+    queue_rank: Mapped[int | None] = mapped_column(SmallInteger, default=None)
+    queue_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    queue_kind: Mapped[str | None] = mapped_column(String(16), default=None)
+    queue_done_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    queue_snoozed_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+    __table_args__ = (
+        Index("ix_contact_queue_agent", "agent_id", "queue_rank", "queue_due_at", "id"),
+        Index("ix_contact_queue_all", "queue_rank", "queue_due_at", "id"),
+        Index("ix_contact_status_since", "status", "status_changed_at"),
+    )
 
 
 class Message(Base):

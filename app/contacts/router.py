@@ -23,6 +23,7 @@ from app.contacts.schemas import (
     TagsRead,
 )
 from app.deps import AgentDep, ClockDep, SessionDep, TaggingDep
+from app.tagging import rules
 from app.tagging import service as tagging_service
 from app.tagging.service import Tagging
 
@@ -36,6 +37,14 @@ IdentifierPath = Annotated[
         max_length=256,
     ),
 ]
+
+
+def tags_read(contact: Contact, tags: rules.Tags) -> TagsRead:
+    return TagsRead(
+        **{d: tags.get(d) for d in rules.SCALAR_DIMENSIONS},
+        **{d: sorted(tags.get(d) or ()) for d in rules.SET_DIMENSIONS},
+        source=contact.source,
+    )
 
 
 async def to_read(
@@ -58,19 +67,7 @@ async def to_read(
         opted_out=contact.opted_out,
         first_seen_at=contact.first_seen_at,
         last_inbound_at=contact.last_inbound_at,
-        tags=TagsRead(
-            activity=tags.activity,
-            intent=tags.intent,
-            status=tags.status,
-            lifecycle=tags.lifecycle,
-            engagement=tags.engagement,
-            source=contact.source,
-            spend_tier=tags.spend_tier,
-            purchase_frequency=tags.purchase_frequency,
-            interests=sorted(tags.interests),
-            categories=sorted(tags.categories),
-            windows=sorted(tags.windows),
-        ),
+        tags=tags_read(contact, tags),
         locked={
             k: (datetime.fromisoformat(v) if v else None)
             for k, v in (contact.tag_locks or {}).items()
@@ -83,13 +80,16 @@ async def to_read(
 async def read_contact(
     identifier: IdentifierPath,
     session: SessionDep,
-    _: AgentDep,
+    principal: AgentDep,
     clock: ClockDep,
     tagging: TaggingDep,
 ) -> ContactRead:
     """The contact with its tags as of now (time rules applied) and preferences."""
     return await to_read(
-        session, await service.get(session, identifier), now=clock.now(), tagging=tagging
+        session,
+        await service.get(session, identifier, viewer=principal),
+        now=clock.now(),
+        tagging=tagging,
     )
 
 
@@ -97,11 +97,11 @@ async def read_contact(
 async def read_messages(
     identifier: IdentifierPath,
     session: SessionDep,
-    _: AgentDep,
+    principal: AgentDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     before: Annotated[int | None, Query(ge=1, description="cursor from next_before")] = None,
 ) -> MessagePage:
-    contact = await service.get(session, identifier)
+    contact = await service.get(session, identifier, viewer=principal)
     rows = await service.messages_of(session, contact, limit=limit, before_id=before)
     items = [
         MessageRead(
@@ -127,19 +127,36 @@ async def read_messages(
     "/{identifier}/purchases",
     response_model=PurchaseRead,
     status_code=201,
-    responses={200: {"description": "This order_id was recorded before; nothing changed."}},
+    responses={
+        200: {
+            "description": "This order_id was recorded before; nothing changed.",
+            "model": PurchaseRead,
+            "content": {
+                "application/json": {
+                    "example": {
+                        "order_id": "SO-10042",
+                        "amount": "129.90",
+                        "currency": "EUR",
+                        "items": [{"sku": "PB-20000", "category": "3c", "quantity": 1}],
+                        "purchased_at": "2026-11-23T09:30:00Z",
+                        "created": False,
+                    }
+                }
+            },
+        }
+    },
 )
 async def record_purchase(
     identifier: IdentifierPath,
     body: PurchaseCreate,
     response: Response,
     session: SessionDep,
-    _: AgentDep,
+    principal: AgentDep,
     clock: ClockDep,
     tagging: TaggingDep,
 ) -> PurchaseRead:
     """Record an order: feeds spend tier, purchase frequency, lifecycle and conversion."""
-    contact = await service.get_for_update(session, identifier)
+    contact = await service.get_for_update(session, identifier, viewer=principal)
     row, created = await service.record_purchase(
         session, contact, body, now=clock.now(), tagging=tagging
     )
@@ -157,10 +174,10 @@ async def record_purchase(
 
 @router.patch("/{identifier}/preferences", response_model=PreferencesRead)
 async def update_preferences(
-    identifier: IdentifierPath, body: PreferencesUpdate, session: SessionDep, _: AgentDep
+    identifier: IdentifierPath, body: PreferencesUpdate, session: SessionDep, principal: AgentDep
 ) -> PreferencesRead:
     """Window, quiet hours, format, weekly cap and passive flag, or a one-line note such as
     `Mr. Wang | prefers text | reachable Mon-Fri 9-18 | max 2 pushes per week`."""
-    contact = await service.get_for_update(session, identifier)
+    contact = await service.get_for_update(session, identifier, viewer=principal)
     prefs = await service.update_preferences(session, contact, body)
     return PreferencesRead(preferences=prefs.to_dict(), note=render_note(prefs))

@@ -46,6 +46,57 @@ class TagsRead(BaseModel):
 
 
 class ContactRead(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "wa_id": "4915112345678",
+                    "user_id": None,
+                    "name": "Jonas",
+                    "username": None,
+                    "phone_e164": "+4915112345678",
+                    "country": "DE",
+                    "calling_code": 49,
+                    "timezone": "Europe/Berlin",
+                    "area": "Germany",
+                    "language": "de",
+                    "opted_out": False,
+                    "first_seen_at": "2026-11-20T18:12:00Z",
+                    "last_inbound_at": "2026-11-23T07:40:00Z",
+                    "tags": {
+                        "activity": "high",
+                        "intent": "high",
+                        "status": "red",
+                        "lifecycle": "high_potential",
+                        "engagement": None,
+                        "source": "ctwa_ad",
+                        "spend_tier": None,
+                        "purchase_frequency": None,
+                        "interests": ["discount_sensitive"],
+                        "categories": ["3c", "high_capacity"],
+                        "windows": [],
+                    },
+                    "locked": {"interests": "2026-12-31T00:00:00Z"},
+                    "preferences": {
+                        "salutation": None,
+                        "windows": [
+                            {
+                                "days": ["mon", "tue", "wed", "thu", "fri"],
+                                "start": "09:00",
+                                "end": "18:00",
+                            }
+                        ],
+                        "quiet_hours": {"start": "22:00", "end": "08:00"},
+                        "format": "text",
+                        "max_per_week": 2,
+                        "passive": False,
+                        "note": "prefers text | reachable Mon-Fri 9-18 | max 2 pushes per week",
+                    },
+                }
+            ]
+        }
+    )
+
     wa_id: str | None
     user_id: str | None
     name: str | None
@@ -87,6 +138,62 @@ class MessageRead(BaseModel):
 
 
 class MessagePage(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {
+                            "wamid": "wamid.HBgNNDkxNTExMjM0NTY3OBUCABEYEjVCMkE3RjU0QTk2QTk0NDc4QgA=",
+                            "direction": "out",
+                            "type": "template",
+                            "text": None,
+                            "sent_at": "2026-11-23T08:10:00Z",
+                            "status": "read",
+                            "context_wamid": None,
+                            "statuses": [
+                                {
+                                    "status": "sent",
+                                    "at": "2026-11-23T08:10:01Z",
+                                    "error_code": None,
+                                },
+                                {
+                                    "status": "delivered",
+                                    "at": "2026-11-23T08:10:03Z",
+                                    "error_code": None,
+                                },
+                                {
+                                    "status": "read",
+                                    "at": "2026-11-23T08:14:20Z",
+                                    "error_code": None,
+                                },
+                            ],
+                            "payload": {"template": "offer_followup", "language": "de"},
+                        },
+                        {
+                            "wamid": "wamid.HBgNNDkxNTExMjM0NTY3OBUCABIYFjNFQjA=",
+                            "direction": "in",
+                            "type": "text",
+                            "text": "Wie viel kostet die Powerbank?",
+                            "sent_at": "2026-11-23T07:40:00Z",
+                            "status": None,
+                            "context_wamid": None,
+                            "statuses": [],
+                            "payload": {
+                                "from": "4915112345678",
+                                "id": "wamid.HBgNNDkxNTExMjM0NTY3OBUCABIYFjNFQjA=",
+                                "timestamp": "1795419600",
+                                "type": "text",
+                                "text": {"body": "Wie viel kostet die Powerbank?"},
+                            },
+                        },
+                    ],
+                    "next_before": 812,
+                }
+            ]
+        }
+    )
+
     items: list[MessageRead]
     next_before: int | None = Field(description="pass as `before` for the next (older) page")
 
@@ -125,6 +232,21 @@ class PurchaseCreate(BaseModel):
 
 
 class PurchaseRead(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "order_id": "SO-10042",
+                    "amount": "129.90",
+                    "currency": "EUR",
+                    "items": [{"sku": "PB-20000", "category": "3c", "quantity": 1}],
+                    "purchased_at": "2026-11-23T09:30:00Z",
+                    "created": True,
+                }
+            ]
+        }
+    )
+
     order_id: str
     amount: Decimal
     currency: str
@@ -170,5 +292,29 @@ class PreferencesUpdate(BaseModel):
 
 
 class PreferencesRead(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "preferences": {
+                        "salutation": "Mr. Wang",
+                        "windows": [
+                            {
+                                "days": ["mon", "tue", "wed", "thu", "fri"],
+                                "start": "09:00",
+                                "end": "18:00",
+                            }
+                        ],
+                        "quiet_hours": {"start": "22:00", "end": "08:00"},
+                        "format": "text",
+                        "max_per_week": 2,
+                        "passive": False,
+                    },
+                    "note": "Mr. Wang | prefers text | reachable Mon-Fri 9-18 | max 2 pushes per week",
+                }
+            ]
+        }
+    )
+
     preferences: dict[str, Any]
     note: str = Field(description="the same preferences in the one-line note format")

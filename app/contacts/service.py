@@ -9,6 +9,9 @@ from datetime import datetime
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.access import service as access
+from app.access.service import Principal
+from app.agents import service as agents
 from app.contacts.models import Contact, Message, MessageStatus, Purchase
 from app.contacts.phone import facts_for
 from app.contacts.preferences_note import Preferences, PreferencesError, parse_note
@@ -48,15 +51,23 @@ async def find(session: AsyncSession, identifier: str) -> Contact | None:
     return (await session.scalars(stmt.limit(1))).first()
 
 
-async def get(session: AsyncSession, identifier: str) -> Contact:
+async def get(
+    session: AsyncSession, identifier: str, *, viewer: Principal | None = None
+) -> Contact:
+    """The contact, if it exists and `viewer` (when given) may see it."""
     contact = await find(session, identifier)
     if contact is None:
         raise NotFound(f"no contact {identifier!r}")
+    if viewer is not None:
+        access.ensure_may_see(viewer, contact.agent_id)
     return contact
 
 
-async def resolve(session: AsyncSession, identity: Identity, *, seen_at: datetime) -> Contact:
-    """The contact for `identity`, created or linked as needed.
+async def resolve(
+    session: AsyncSession, identity: Identity, *, seen_at: datetime, now: datetime | None = None
+) -> Contact:
+    """The contact for `identity`, created or linked as needed, and given an agent in turn if it
+    has none (new, or unassigned since the team was set up).
 
     user_id wins when both ids point at different records (the phone number was reused or the two
     ids arrived separately before): the two records are merged into the user_id one.
@@ -102,6 +113,9 @@ async def resolve(session: AsyncSession, identity: Identity, *, seen_at: datetim
         if value and getattr(contact, attr) != value:
             setattr(contact, attr, value)
     _apply_number_facts(contact)
+    if contact.agent_id is None:
+        agent = await agents.next_in_turn(session, now=now or seen_at)
+        contact.agent_id = agent.id if agent is not None else None
     await session.flush()
     return contact
 
@@ -159,9 +173,11 @@ async def _one(session: AsyncSession, column: object, value: str | None) -> Cont
     return (await session.scalars(stmt)).first()
 
 
-async def get_for_update(session: AsyncSession, identifier: str) -> Contact:
+async def get_for_update(
+    session: AsyncSession, identifier: str, *, viewer: Principal | None = None
+) -> Contact:
     """Like get(), for routes that change the contact: the row stays locked until commit."""
-    contact = await get(session, identifier)
+    contact = await get(session, identifier, viewer=viewer)
     await session.refresh(contact, with_for_update=True)
     return contact
 

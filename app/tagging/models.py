@@ -25,4 +25,8 @@ class TagEvent(Base):
     trigger: Mapped[str] = mapped_column(String(16))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
 
-    __table_args__ = (Index("ix_tag_event_contact_id_desc", "contact_id", "id"),)
+    __table_args__ = (
+        Index("ix_tag_event_contact_id_desc", "contact_id", "id"),
+        # The reports' monthly look at what turned contacts red reads by dimension and time.
+        Index("ix_tag_event_dimension_at", "dimension", "at"),
+    )

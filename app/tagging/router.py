@@ -18,7 +18,8 @@ router = APIRouter(prefix="/contacts", tags=["tags"])
 DimensionPath = Annotated[
     str,
     Path(
-        description="activity, intent, status, lifecycle, engagement, spend_tier, purchase_frequency, interests, categories, windows or language"
+        description="activity, intent, status, lifecycle, engagement, spend_tier, purchase_frequency, interests, categories, windows or language",
+        examples=["status", "interests"],
     ),
 ]
 
@@ -27,12 +28,12 @@ DimensionPath = Annotated[
 async def tag_events(
     identifier: IdentifierPath,
     session: SessionDep,
-    _: AgentDep,
+    principal: AgentDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     before: Annotated[int | None, Query(ge=1)] = None,
 ) -> TagEventPage:
     """The contact's tag changes, newest first, each with its rule and evidence."""
-    contact = await contacts.get(session, identifier)
+    contact = await contacts.get(session, identifier, viewer=principal)
     events = await service.events_of(session, contact, limit=limit, before_id=before)
     items = [
         TagEventRead(
@@ -61,7 +62,7 @@ async def set_tag(
     tagging: TaggingDep,
 ) -> ContactRead:
     """Set a tag by hand. It is locked against automatic change until `locked_until` or unlocked."""
-    contact = await contacts.get_for_update(session, identifier)
+    contact = await contacts.get_for_update(session, identifier, viewer=principal)
     now = clock.now()
     await service.set_manual(
         session,
@@ -71,6 +72,7 @@ async def set_tag(
         until=body.locked_until,
         by=principal.name,
         now=now,
+        ruleset=tagging.ruleset,
     )
     return await to_read(session, contact, now=now, tagging=tagging)
 
@@ -80,12 +82,12 @@ async def unlock_tag(
     identifier: IdentifierPath,
     dimension: DimensionPath,
     session: SessionDep,
-    _: AgentDep,
+    principal: AgentDep,
     clock: ClockDep,
     tagging: TaggingDep,
 ) -> ContactRead:
     """Hand the dimension back to the rules (they run at once)."""
-    contact = await contacts.get_for_update(session, identifier)
+    contact = await contacts.get_for_update(session, identifier, viewer=principal)
     now = clock.now()
     await service.unlock(session, contact, dimension=dimension, now=now, ruleset=tagging.ruleset)
     return await to_read(session, contact, now=now, tagging=tagging)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -139,6 +139,55 @@ class Sending(_Section):
     max_attempts: int = Field(5, ge=1)
 
 
+class QueueColour(_Section):
+    """How one status colour turns into work for its agent."""
+
+    # An unanswered message, or the contact newly in this colour, is due within this many hours.
+    respond_within_hours: float | None = Field(None, gt=0)
+    # After our last touch (a message we sent, or the item marked done), the next item.
+    follow_up_every_hours: float | None = Field(None, gt=0)
+    # A change into this colour is work by itself (grey, the pause, is not).
+    new_status_is_work: bool = True
+    action: str = Field(min_length=1)
+
+
+def _colour(respond: float | None, follow: float | None, action: str, work: bool = True) -> Any:
+    return Field(
+        default_factory=lambda: QueueColour(
+            respond_within_hours=respond,
+            follow_up_every_hours=follow,
+            new_status_is_work=work,
+            action=action,
+        )
+    )
+
+
+class Queue(_Section):
+    high_intent_within_hours: float = Field(1, gt=0)  # a price question: the offer within 1 h
+    red_deadline_hours: float = Field(24, gt=0)  # red: answer within 24 h (target 2 h)
+    red: QueueColour = _colour(2, 24, "Call first: the contact is deciding now")
+    orange: QueueColour = _colour(12, 48, "Send additional information: a case study or spec")
+    yellow: QueueColour = _colour(24, 48, "Send useful industry content")
+    green: QueueColour = _colour(72, 720, "One valuable push this month")
+    grey: QueueColour = _colour(24, None, "Paused: only answer if they write", work=False)
+
+    def colour(self, status: str) -> QueueColour | None:
+        value = getattr(self, status, None)
+        return value if isinstance(value, QueueColour) else None
+
+
+class Reports(_Section):
+    snapshot_every_minutes: float = Field(60, gt=0)
+    conversion_window_days: float = Field(30, gt=0)  # a purchase this soon after the tag converts
+    high_activity_min_share: float = Field(0.15, ge=0, le=1)  # alert below
+    red_max_share: float = Field(0.15, ge=0, le=1)  # alert above
+    grey_week_growth: float = Field(0.20, ge=0)  # alert when grey grows this much week on week
+    false_red_max_conversion: float = Field(0.20, ge=0, le=1)  # a red trigger converting below
+    false_red_min_reds: int = Field(10, ge=1)  # ... once it has fired this often
+    review_red_after_days: float = Field(3, gt=0)  # weekly review: red this long, no purchase
+    review_orange_after_days: float = Field(14, gt=0)
+
+
 class Ruleset(_Section):
     activity: Activity = Activity()
     intent: Intent = Intent()
@@ -150,6 +199,8 @@ class Ruleset(_Section):
     learned_windows: LearnedWindows = LearnedWindows()
     cadence: tuple[CadenceRule, ...] = ()
     sending: Sending = Sending()
+    queue: Queue = Queue()
+    reports: Reports = Reports()
 
     @model_validator(mode="after")
     def _unique_rules(self) -> Ruleset:

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.contacts.models import Contact
 from app.contacts.models import Purchase as PurchaseRow
 from app.errors import BadRequest
+from app.queue import items as queue_items
 from app.tagging import rules
 from app.tagging.intent import Detector, Signals
 from app.tagging.models import TagEvent
@@ -193,6 +194,7 @@ async def set_manual(
     until: datetime | None,
     by: str,
     now: datetime,
+    ruleset: Ruleset,
 ) -> None:
     """An agent's tag: stored as given and locked against the rules until `until` or unlocked."""
     clean = validate_manual(dimension, value)
@@ -210,6 +212,9 @@ async def set_manual(
     }
     if until is not None and (contact.tags_due_at is None or until < contact.tags_due_at):
         contact.tags_due_at = until  # the rules take the dimension back when the lock ends
+    if dimension == "status" and clean != old:
+        contact.status_changed_at = now
+    queue_items.refresh(contact, ruleset.queue)
     session.add(
         TagEvent(
             contact_id=contact.id,
@@ -316,6 +321,7 @@ def _store(contact: Contact, result: rules.Evaluation, now: datetime, ruleset: R
     contact.asked = facts.asked
     contact.clicked = facts.clicked
     contact.tags_due_at = rules.next_due(facts, now, ruleset)
+    queue_items.refresh(contact, ruleset.queue)
 
 
 def _record(

@@ -33,7 +33,16 @@ SIGNATURE_HEADER = "x-hub-signature-256"
 ACCEPTED = b'{"status":"received"}'
 
 
-@router.get("/webhook", response_class=PlainTextResponse)
+@router.get(
+    "/webhook",
+    response_class=PlainTextResponse,
+    responses={
+        200: {
+            "description": "The verify token matches: `hub.challenge`, echoed.",
+            "content": {"text/plain": {"example": "1158201444"}},
+        }
+    },
+)
 async def verify_subscription(
     request: Request,
     mode: Annotated[str | None, Query(alias="hub.mode")] = None,
@@ -57,12 +66,63 @@ async def verify_subscription(
 @router.post(
     "/webhook",
     responses={
-        200: {"description": "Stored durably; Meta may forget it."},
+        200: {
+            "description": "Stored durably; Meta may forget it.",
+            "content": {"application/json": {"example": {"status": "received"}}},
+        },
         400: {"description": "Signed, but not JSON (kept for inspection)."},
         401: {"description": "No X-Hub-Signature-256 header; nothing stored."},
         403: {"description": "Signature does not match; nothing stored."},
         413: {"description": "Body larger than the limit; nothing stored."},
         503: {"description": "Database unavailable; Meta retries later."},
+    },
+    # The body is read raw (the signature covers the exact bytes), so FastAPI cannot describe it.
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {"type": "object"},
+                    "example": {
+                        "object": "whatsapp_business_account",
+                        "entry": [
+                            {
+                                "id": "102290129340398",
+                                "changes": [
+                                    {
+                                        "field": "messages",
+                                        "value": {
+                                            "messaging_product": "whatsapp",
+                                            "metadata": {
+                                                "display_phone_number": "15550783881",
+                                                "phone_number_id": "106540352242922",
+                                            },
+                                            "contacts": [
+                                                {
+                                                    "profile": {"name": "Jonas"},
+                                                    "wa_id": "4915112345678",
+                                                }
+                                            ],
+                                            "messages": [
+                                                {
+                                                    "from": "4915112345678",
+                                                    "id": "wamid.HBgNNDkxNTExMjM0NTY3OBUCABIYFjNFQjA=",
+                                                    "timestamp": "1795419600",
+                                                    "type": "text",
+                                                    "text": {
+                                                        "body": "Wie viel kostet die Powerbank?"
+                                                    },
+                                                }
+                                            ],
+                                        },
+                                    }
+                                ],
+                            }
+                        ],
+                    },
+                }
+            },
+        }
     },
 )
 async def receive(request: Request) -> Response:

@@ -151,7 +151,11 @@ async def _message(
         return
     sent_at = parse_timestamp(msg.timestamp, event.received_at)
     identity = _sender(msg, refs)
-    contact = await contacts.resolve(session, identity, seen_at=sent_at) if identity.known else None
+    contact = (
+        await contacts.resolve(session, identity, seen_at=sent_at, now=outcome.now)
+        if identity.known
+        else None
+    )
     kind = msg.kind()
     body = msg.body()
     context = msg.context or {}

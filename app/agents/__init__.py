@@ -1,0 +1,1 @@
+"""Agent accounts: who works which contacts, in which time zone."""

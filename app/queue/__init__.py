@@ -1,0 +1,1 @@
+"""The agents' work queue: what to do today, most urgent first."""

@@ -1,0 +1,1 @@
+"""The operator's reports and team alerts, computed from periodic snapshots."""
