@@ -16,6 +16,7 @@ from app import log
 from app.config import Settings, with_local_secrets
 from app.db.engine import create_engine, create_sessionmaker
 from app.db.session import session_scope
+from app.runtime import settle_heap
 from app.sending.api import cloud_api
 from app.transfer import cli as transfer_cli
 from app.whatsapp import signature
@@ -109,6 +110,7 @@ def worker(once: bool) -> None:
         async with cloud_api(settings) as api:
             sender = Sender(maker, clock, api, tagging.ruleset)
             send_loop = SendLoop(sender)
+            settle_heap()
             try:
                 if once:
                     total = 0
@@ -235,6 +237,7 @@ def scheduler_run_once(now_text: str | None) -> None:
                 # `now` is the moment the rules see; the sends are still paced in real time, on
                 # the clock every other worker shares.
                 sender = Sender(create_sessionmaker(engine), SystemClock(), api, rules)
+                settle_heap()
                 return asdict(await sender.run_once(now))
             finally:
                 await engine.dispose()

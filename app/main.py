@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -20,6 +19,7 @@ from app.errors import install_handlers
 from app.queue.router import router as queue_router
 from app.reports.job import ReportJob
 from app.reports.router import router as reports_router
+from app.runtime import settle_heap
 from app.tagging import ruleset
 from app.tagging.intent import default_detector
 from app.tagging.job import TagJob
@@ -120,10 +120,5 @@ def app_factory() -> FastAPI:
     settings = with_local_secrets(Settings())
     log.configure(settings.log_level)
     app = create_app(settings)
-    # Objects made at start-up live as long as the process: full collections need not walk them.
-    # Each webhook waiting for its group commit keeps a hundred small objects alive; with the
-    # default thresholds young collections keep promoting them and full collections (~150 ms
-    # each) ate a quarter of the CPU under load (bench/webhook.py).
-    gc.freeze()
-    gc.set_threshold(10_000, 20, 100)
+    settle_heap()  # bench/webhook.py: full collections were a quarter of the CPU
     return app

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from app.config import Settings
-from app.sending.transport import KeepAliveTransport
+from app.sending.transport import AiohttpTransport
 from app.whatsapp.client import CloudAPI, CloudAPIPort, DryRunCloudAPI
 
 
@@ -16,7 +16,7 @@ async def cloud_api(settings: Settings) -> AsyncIterator[CloudAPIPort]:
     if settings.whatsapp_access_token is None or not settings.whatsapp_phone_number_id:
         yield DryRunCloudAPI()
         return
-    transport = KeepAliveTransport()
+    transport = AiohttpTransport()
     try:
         yield CloudAPI(
             transport,

@@ -438,7 +438,7 @@ class CloudAPI(_Messages):
     A transport rather than an AsyncClient: the client's per-request machinery (URL merging,
     cookies, auth and redirect flows) costs more CPU than the rest of a send, and a send needs
     none of it. The caller owns the transport and closes it at shutdown. Tests hand in httpx's
-    own transport under respx; the sender hands in app.sending.transport.KeepAliveTransport.
+    own transport under respx; the sender hands in app.sending.transport.AiohttpTransport.
     """
 
     def __init__(
