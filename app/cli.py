@@ -383,14 +383,19 @@ def seed(count: int, seed_value: int, agent_count: int, now_text: str | None) ->
     agent accounts, contacts with messages, tag events, orders and queue items. Prints the new
     agents' API keys, which are shown only once."""
     from app import seed as seeding
+    from app.tagging import ruleset as ruleset_module
 
     settings = _settings()
     now = _parse_now(now_text)
+    # The operator's rules decide the queue items the data set gets, as they would live.
+    rules = ruleset_module.load(settings.rules_file)
 
     async def run() -> seeding.Seeded:
         engine = create_engine(settings.database_url)
         try:
-            return await seeding.seed(engine, count, now=now, seed=seed_value, agents=agent_count)
+            return await seeding.seed(
+                engine, count, now=now, seed=seed_value, agents=agent_count, ruleset=rules
+            )
         finally:
             await engine.dispose()
 

@@ -47,31 +47,44 @@ def _digest(token: str) -> str:
 async def create_key(
     session: AsyncSession, *, name: str, role: str, now: datetime, timezone: str = "UTC"
 ) -> str:
-    """A new key. An agent key belongs to the agent account of the same name, created if new."""
+    """A new key. An agent key belongs to the agent account of the same name, created if new.
+
+    A revoked key's name can be given a new key (a lost or leaked key is replaced this way):
+    the new one takes the revoked one's place, and its agent is active again."""
     if role not in ROLES:
         raise BadRequest(f"role must be one of {', '.join(ROLES)}")
-    if (await session.scalars(select(ApiKey).where(ApiKey.name == name))).first() is not None:
-        raise BadRequest(f"an API key named {name!r} exists already")
+    key = (await session.scalars(select(ApiKey).where(ApiKey.name == name))).first()
+    if key is not None and key.revoked_at is None:
+        raise BadRequest(f"an API key named {name!r} exists already; revoke it first to replace it")
     agent_id = None
     if role == "agent":
         agent = await agents.find(session, name) or await agents.create(
             session, name=name, timezone=timezone, now=now
         )
+        agent.active = True
         agent_id = agent.id
     token = KEY_PREFIX + secrets.token_urlsafe(32)
-    session.add(
-        ApiKey(name=name, role=role, key_sha256=_digest(token), created_at=now, agent_id=agent_id)
-    )
+    if key is None:
+        key = ApiKey(name=name, role=role, key_sha256=_digest(token), created_at=now)
+        session.add(key)
+    key.role, key.key_sha256, key.created_at, key.revoked_at = role, _digest(token), now, None
+    key.agent_id = agent_id
     await session.flush()
     return token
 
 
 async def revoke_key(session: AsyncSession, *, name: str, now: datetime) -> None:
+    """The key stops working at once; an agent's account stops getting new contacts (it keeps
+    the ones it has, for an admin to reassign)."""
     key = (await session.scalars(select(ApiKey).where(ApiKey.name == name))).first()
     if key is None:
         raise NotFound(f"no API key named {name!r}")
     if key.revoked_at is None:
         key.revoked_at = now
+    if key.agent_id is not None:
+        agent = await session.get(Agent, key.agent_id)
+        if agent is not None:
+            agent.active = False
     await session.flush()
 
 

@@ -58,8 +58,10 @@ def item_for(facts: QueueFacts, rules: Queue) -> Item | None:
     inbound = facts.last_inbound_at
     if inbound is not None and (touched is None or inbound > touched):
         hours = colour.respond_within_hours
-        if facts.status == "red" and facts.intent == "high":
-            hours = rules.high_intent_within_hours
+        if facts.intent == "high":
+            # A price, stock or discount question is answered within the hour whatever the
+            # colour says (a hand-locked status, or one the rules kept orange).
+            hours = min(hours or rules.high_intent_within_hours, rules.high_intent_within_hours)
         if hours is not None:
             due, kind = inbound + timedelta(hours=hours), REPLY
     elif (

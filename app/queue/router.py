@@ -175,9 +175,10 @@ def _reason(contact: Contact, kind: str, ctx: service.Context, rules: Queue) -> 
         touched = max(
             t for t in (contact.last_outbound_at, contact.queue_done_at, contact.first_seen_at) if t
         )
+        # The rules file may have dropped the interval since the item was stored.
+        cadence = f"get a follow-up every {every:g} h" if every is not None else "are followed up"
         return Reason(
-            summary=f"{contact.status} contacts get a follow-up every {every:g} h; last touch "
-            f"{touched:%Y-%m-%d %H:%M} UTC",
+            summary=f"{contact.status} contacts {cadence}; last touch {touched:%Y-%m-%d %H:%M} UTC",
             rule=f"queue.{contact.status}.follow_up_every_hours",
             evidence={"last_touch_at": touched.isoformat(), "every_hours": every},
         )

@@ -187,6 +187,9 @@ async def _message(
         return
     if contact.last_inbound_at is None or contact.last_inbound_at < sent_at:
         contact.last_inbound_at = sent_at
+        # A snooze hides the work an agent had seen, not a message that came after it.
+        if contact.queue_snoozed_until is not None:
+            contact.queue_snoozed_until = None
     if msg.referral and contact.source == "unknown":
         contact.source = "ctwa_ad"
     if kind == "system" and isinstance(body, dict):

@@ -11,6 +11,7 @@ from sqlalchemy import update
 
 from app.agents.models import Agent
 from app.clock import ManualClock
+from app.errors import BadRequest
 from tests.conftest import ADMIN
 from tests.queue.conftest import new_agent, writes
 
@@ -143,6 +144,20 @@ async def test_a_revoked_agent_key_is_401(app: FastAPI, client: httpx.AsyncClien
     await access.revoke_key(writer, name="alice", now=app.state.clock.now())
     await writer.commit()
     assert (await client.get("/queues/today", headers=alice)).status_code == 401
+    # Revoked: no new contacts go to alice.
+    listed = (await client.get("/agents", headers=ADMIN)).json()
+    assert [(a["name"], a["active"]) for a in listed] == [("alice", False)]
+
+    # A new key for the same agent replaces the revoked one and makes it active again.
+    token = await access.create_key(writer, name="alice", role="agent", now=app.state.clock.now())
+    await writer.commit()
+    again = {"Authorization": f"Bearer {token}"}
+    assert (await client.get("/queues/today", headers=again)).status_code == 200
+    assert (await client.get("/queues/today", headers=alice)).status_code == 401
+    listed = (await client.get("/agents", headers=ADMIN)).json()
+    assert [(a["name"], a["active"]) for a in listed] == [("alice", True)]
+    with pytest.raises(BadRequest, match="revoke it first"):
+        await access.create_key(writer, name="alice", role="agent", now=app.state.clock.now())
 
 
 async def test_agent_accounts_are_admin_business(client: httpx.AsyncClient) -> None:

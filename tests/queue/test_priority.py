@@ -39,6 +39,11 @@ CASES = [
     ("red, unanswered message: target 2 h", {}, ("red", T + 2 * H, REPLY)),
     ("red by a price question: 1 h", {"intent": "high"}, ("red", T + H, REPLY)),
     ("orange, unanswered: 12 h", {"status": "orange"}, ("orange", T + 12 * H, REPLY)),
+    (
+        "a price question is 1 h in any colour",
+        {"status": "green", "intent": "high"},
+        ("green", T + H, REPLY),
+    ),
     ("yellow, unanswered: 24 h", {"status": "yellow"}, ("yellow", T + 24 * H, REPLY)),
     ("green, unanswered: 72 h", {"status": "green"}, ("green", T + 72 * H, REPLY)),
     ("grey still answers a message", {"status": "grey"}, ("grey", T + 24 * H, REPLY)),

@@ -208,6 +208,22 @@ async def test_snooze_hides_the_item_until_then(
     assert neither.status_code == 422
 
 
+async def test_a_message_during_a_snooze_brings_the_item_back(
+    app: FastAPI, client: httpx.AsyncClient, clock: ManualClock
+) -> None:
+    await writes(app, client, "4915112345678", "hello", clock.now())
+    await set_status(client, "4915112345678", "red")
+    r = await client.post("/queues/items/4915112345678/snooze", json={"hours": 48}, headers=ADMIN)
+    assert r.status_code == 200, r.text
+    assert ids(await queue(client)) == []
+    clock.advance(H)
+    await writes(app, client, "4915112345678", "How much is the power bank?", clock.now())
+    page = await queue(client)
+    assert ids(page) == ["4915112345678"]
+    assert page["items"][0]["kind"] == "reply"
+    assert page["items"][0]["due_at"] == (clock.now() + H).isoformat().replace("+00:00", "Z")
+
+
 async def test_the_day_is_the_agents_own(
     app: FastAPI, client: httpx.AsyncClient, clock: ManualClock
 ) -> None:
