@@ -9,7 +9,6 @@ the send clock that all workers share, record the answers in batches (one transa
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 import random
@@ -24,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 # as `scheduler run-once`) that never imported the webhook models.
 import app.db.registry  # noqa: F401
 from app.clock import Clock
-from app.errors import is_database_outage
+from app.periodic import PeriodicJob
 from app.scheduling import planner
 from app.sending import claim, outcomes, prepare
 from app.sending.outcomes import SendOutcome
@@ -406,35 +405,16 @@ class _Pass:
                 await asyncio.sleep(0.05 * 2**attempt)
 
 
-class SendLoop:
+class SendLoop(PeriodicJob):
     """`worker`: run_once on the clock every few seconds until stopped."""
 
+    name = "send pass"
+
     def __init__(self, sender: Sender, *, every_seconds: float = 5.0) -> None:
-        self._sender, self._every = sender, every_seconds
-        self._stop = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        super().__init__(every_seconds=every_seconds)
+        self._sender = sender
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="send-loop")
-
-    async def stop(self) -> None:
-        self._stop.set()
-        if self._task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                report = await self._sender.run_once()
-                if report.claimed or report.planned:
-                    log.info("send pass", extra=vars(report))
-            except Exception as exc:
-                log.error(
-                    "send pass failed",
-                    extra={"error": type(exc).__name__, "detail": str(exc)[:300]},
-                )
-                if not is_database_outage(exc):
-                    log.exception("unexpected send failure")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), self._every)
+    async def step(self) -> None:
+        report = await self._sender.run_once()
+        if report.claimed or report.planned:
+            log.info("send pass", extra=vars(report))

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.clock import Clock
-from app.errors import is_database_outage
+from app.periodic import PeriodicJob
 from app.tagging import service
 from app.tagging.ruleset import Ruleset
 
@@ -31,7 +29,9 @@ async def run_once(
             return total
 
 
-class TagJob:
+class TagJob(PeriodicJob):
+    name = "tag job"
+
     def __init__(
         self,
         maker: async_sessionmaker[AsyncSession],
@@ -40,32 +40,10 @@ class TagJob:
         *,
         every_seconds: float = 30.0,
     ) -> None:
+        super().__init__(every_seconds=every_seconds)
         self._maker, self._clock, self._ruleset = maker, clock, ruleset
-        self._every = every_seconds
-        self._stop = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="tag-job")
-
-    async def stop(self) -> None:
-        if self._task is None:
-            return
-        self._stop.set()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-
-    async def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                changed = await run_once(self._maker, self._clock, self._ruleset)
-                if changed:
-                    log.info("time rules applied", extra={"contacts": changed})
-            except Exception as exc:
-                log.error(
-                    "tag job failed", extra={"error": type(exc).__name__, "detail": str(exc)[:300]}
-                )
-                if not is_database_outage(exc):
-                    log.exception("unexpected tag job failure")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), self._every)
+    async def step(self) -> None:
+        changed = await run_once(self._maker, self._clock, self._ruleset)
+        if changed:
+            log.info("time rules applied", extra={"contacts": changed})
