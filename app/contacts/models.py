@@ -158,3 +158,19 @@ class Purchase(Base):
     items: Mapped[Any] = mapped_column(JsonDoc, default=list, server_default=EMPTY_LIST)
     purchased_at: Mapped[datetime] = mapped_column(UTCDateTime)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# The tag columns, for queries that read a contact's tags without the rest of its row (the
+# planner, the sender's checks): what app.tagging.service.tags_of() needs.
+TAG_COLUMNS = (
+    Contact.activity,
+    Contact.intent,
+    Contact.status,
+    Contact.lifecycle,
+    Contact.engagement,
+    Contact.spend_tier,
+    Contact.purchase_frequency,
+    Contact.interests,
+    Contact.categories,
+    Contact.windows,
+)

@@ -8,27 +8,24 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+# A red contact that asked for a price: the tags every example in the API shows.
+TAGS_EXAMPLE: dict[str, Any] = {
+    "activity": "high",
+    "intent": "high",
+    "status": "red",
+    "lifecycle": "high_potential",
+    "engagement": None,
+    "source": "ctwa_ad",
+    "spend_tier": None,
+    "purchase_frequency": None,
+    "interests": ["discount_sensitive"],
+    "categories": ["3c", "high_capacity"],
+    "windows": [],
+}
+
 
 class TagsRead(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "activity": "high",
-                    "intent": "high",
-                    "status": "red",
-                    "lifecycle": "high_potential",
-                    "engagement": None,
-                    "source": "ctwa_ad",
-                    "spend_tier": None,
-                    "purchase_frequency": None,
-                    "interests": ["discount_sensitive"],
-                    "categories": ["3c", "high_capacity"],
-                    "windows": [],
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [TAGS_EXAMPLE]})
 
     activity: str | None = None
     intent: str | None = None
@@ -63,19 +60,7 @@ class ContactRead(BaseModel):
                     "opted_out": False,
                     "first_seen_at": "2026-11-20T18:12:00Z",
                     "last_inbound_at": "2026-11-23T07:40:00Z",
-                    "tags": {
-                        "activity": "high",
-                        "intent": "high",
-                        "status": "red",
-                        "lifecycle": "high_potential",
-                        "engagement": None,
-                        "source": "ctwa_ad",
-                        "spend_tier": None,
-                        "purchase_frequency": None,
-                        "interests": ["discount_sensitive"],
-                        "categories": ["3c", "high_capacity"],
-                        "windows": [],
-                    },
+                    "tags": TAGS_EXAMPLE,
                     "locked": {"interests": "2026-12-31T00:00:00Z"},
                     "preferences": {
                         "salutation": None,

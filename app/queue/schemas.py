@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from app.contacts.schemas import TagsRead
+from app.contacts.schemas import TAGS_EXAMPLE, TagsRead
 
 
 class MessageRef(BaseModel):
@@ -66,19 +66,7 @@ class QueuePage(BaseModel):
                             "name": "Jonas",
                             "agent": "alice",
                             "status": "red",
-                            "tags": {
-                                "activity": "high",
-                                "intent": "high",
-                                "status": "red",
-                                "lifecycle": "high_potential",
-                                "engagement": None,
-                                "source": "ctwa_ad",
-                                "spend_tier": None,
-                                "purchase_frequency": None,
-                                "interests": ["discount_sensitive"],
-                                "categories": ["3c"],
-                                "windows": [],
-                            },
+                            "tags": TAGS_EXAMPLE,
                             "kind": "reply",
                             "reason": {
                                 "summary": "Unanswered: “Wie viel kostet die Powerbank?”",

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Row, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.contacts.models import Contact, Purchase
+from app.contacts.models import TAG_COLUMNS, Contact, Purchase
 from app.db.upsert import insert_ignore
 from app.scheduling import cadence
 from app.scheduling.models import OutboxItem
@@ -94,16 +94,7 @@ PLAN_COLUMNS = (
     Contact.opted_out,
     Contact.first_seen_at,
     Contact.last_inbound_at,
-    Contact.activity,
-    Contact.intent,
-    Contact.status,
-    Contact.lifecycle,
-    Contact.engagement,
-    Contact.spend_tier,
-    Contact.purchase_frequency,
-    Contact.interests,
-    Contact.categories,
-    Contact.windows,
+    *TAG_COLUMNS,
 )
 
 

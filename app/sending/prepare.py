@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer, load_only
 
-from app.contacts.models import Contact
+from app.contacts.models import TAG_COLUMNS, Contact
 from app.contacts.preferences_note import Preferences, PreferencesError
 from app.scheduling import cadence, constraints, discounts, templates
 from app.scheduling.models import OutboxItem, Template
@@ -51,16 +51,7 @@ _CONTACT_FIELDS = (
     Contact.opted_out,
     Contact.last_inbound_at,
     Contact.preferences,
-    Contact.activity,
-    Contact.intent,
-    Contact.status,
-    Contact.lifecycle,
-    Contact.engagement,
-    Contact.spend_tier,
-    Contact.purchase_frequency,
-    Contact.interests,
-    Contact.categories,
-    Contact.windows,
+    *TAG_COLUMNS,
 )
 
 
