@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from app.contacts.models import Contact
-from app.contacts.schemas import TagsRead
+from app.contacts.router import tags_read
 from app.deps import AdminDep, ClockDep, SessionDep, TaggingDep
 from app.errors import BadRequest, Conflict, NotFound
 from app.reports import service, snapshots
@@ -27,6 +27,7 @@ from app.reports.schemas import (
     ValueShare,
 )
 from app.tagging.ruleset import Reports
+from app.tagging.service import tags_of
 
 router = APIRouter(tags=["reports"])
 
@@ -194,19 +195,7 @@ def _review_item(
         days_in_status=round(days, 1),
         reason=f"{contact.status} for {days:.0f} days{no_purchase} (review after {after:g})",
         last_inbound_at=contact.last_inbound_at,
-        tags=TagsRead(
-            activity=contact.activity,
-            intent=contact.intent,
-            status=contact.status,
-            lifecycle=contact.lifecycle,
-            engagement=contact.engagement,
-            source=contact.source,
-            spend_tier=contact.spend_tier,
-            purchase_frequency=contact.purchase_frequency,
-            interests=sorted(contact.interests or ()),
-            categories=sorted(contact.categories or ()),
-            windows=sorted(contact.windows or ()),
-        ),
+        tags=tags_read(contact, tags_of(contact)),
     )
 
 
