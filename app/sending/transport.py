@@ -108,7 +108,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 # would hand it plain bytes labelled gzip.
                 auto_decompress=False,
                 cookie_jar=aiohttp.DummyCookieJar(),
-                trust_env=False,
+                # As httpx does: HTTPS_PROXY and NO_PROXY from the environment are honoured.
+                trust_env=True,
             )
         return self._session
 
