@@ -119,6 +119,21 @@ async def marketing_today(
     return int(await session.scalar(query) or 0)
 
 
+# Any constant names the lock; this one spells "daycap", recognisable in pg_locks.
+OPERATOR_CAP_LOCK = 0x646179636170
+
+
+async def _lock_operator_cap(session: AsyncSession) -> None:
+    """Serialises the operator-wide daily count between workers until this transaction ends.
+
+    Without it two workers preparing at once each count the day's sends without the other's
+    batch (not yet committed) and together overshoot the cap by up to a batch. On PostgreSQL a
+    transaction-scoped advisory lock; SQLite's single writer (the claim took it) already
+    serialises. Taken after the contact rows, which is the order every preparer follows."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(select(func.pg_advisory_xact_lock(OPERATOR_CAP_LOCK)))
+
+
 async def prepare_batch(
     session: AsyncSession, outbox_ids: Sequence[int], *, now: datetime, ruleset: Ruleset
 ) -> list[SendRequest]:
@@ -157,11 +172,10 @@ async def prepare_batch(
     claimed = {item.id for item in items}
     history = await _send_history(session, list(contacts), now, leaving_out=claimed)
     policy = policy_of(ruleset)
-    today = (
-        await marketing_today(session, now, leaving_out=claimed)
-        if policy.global_marketing_per_day is not None
-        else 0
-    )
+    today = 0
+    if policy.global_marketing_per_day is not None:
+        await _lock_operator_cap(session)
+        today = await marketing_today(session, now, leaving_out=claimed)
     rules = {r.name: r for r in ruleset.cadence}
     pair = timedelta(seconds=ruleset.sending.pair_interval_seconds)
     picked: dict[tuple[str, str | None], tuple[Template, TemplateSpec] | None] = {}

@@ -145,6 +145,7 @@ class _Pass:
 
     def __init__(self, sender: Sender, now: datetime, report: SendReport) -> None:
         self.s, self.now, self.report = sender, now, report
+        self.started = sender._clock.now()
         self.prepared: asyncio.Queue[list[SendRequest] | None] = asyncio.Queue()
         # Batches claimed but not yet being sent: one waiting, one being prepared.
         self.room = asyncio.Semaphore(2)
@@ -158,6 +159,12 @@ class _Pass:
         self.slots: deque[float] = deque()
         self.refill: asyncio.Task[list[float]] | None = None
         self.pause_to_record: float | None = None  # a 130429 pause not yet on the send clock
+
+    def moment(self) -> datetime:
+        """The pass's moment, moved on by the time the pass has taken: a pass through a large
+        backlog outlasts a lease, and each claim's lease, window checks and send times must be
+        those of when it happens. (`scheduler run-once --now` starts from its own moment.)"""
+        return self.now + (self.s._clock.now() - self.started)
 
     def _fail(self, exc: BaseException) -> None:
         self.failed.set()
@@ -189,9 +196,10 @@ class _Pass:
                 # Claim and prepare commit together: a batch that cannot be prepared stays
                 # planned instead of sitting in "sending" until its lease runs out.
                 async with s._maker() as session:
-                    ids = await claim.claim(session, now=self.now, lease=lease, limit=limit)
+                    now = self.moment()
+                    ids = await claim.claim(session, now=now, lease=lease, limit=limit)
                     requests = (
-                        await prepare.prepare_batch(session, ids, now=self.now, ruleset=s._ruleset)
+                        await prepare.prepare_batch(session, ids, now=now, ruleset=s._ruleset)
                         if ids
                         else []
                     )
@@ -341,7 +349,7 @@ class _Pass:
             return
         try:
             async with self.s._maker() as session:
-                await prepare.release(session, [r.outbox_id for r in requests], now=self.now)
+                await prepare.release(session, [r.outbox_id for r in requests], now=self.moment())
                 await session.commit()
         except Exception as exc:
             # They stay "sending" and their lease reconciles them; never sent twice either way.
@@ -384,7 +392,7 @@ class _Pass:
             try:
                 async with s._maker() as session:
                     await outcomes.record_batch(
-                        session, group, now=self.now, ruleset=s._ruleset, rng=s._rng
+                        session, group, now=self.moment(), ruleset=s._ruleset, rng=s._rng
                     )
                     if self.pause_to_record is not None:
                         await claim.pause_slots(

@@ -545,3 +545,27 @@ async def test_a_failure_reported_later_by_status_webhook_is_classified(
     [item] = await outbox(session)
     assert (item.state, item.reason) == (state, reason)
     assert (await client.get(f"/contacts/{WA}", headers=ADMIN)).json()["opted_out"] is opted_out
+
+
+async def test_a_long_pass_records_each_send_at_its_own_moment(
+    app: FastAPI, client: httpx.AsyncClient, session: AsyncSession, writer: AsyncSession
+) -> None:
+    # A pass through a large backlog outlasts a lease: what it claims, checks and records later
+    # carries the later time, not the moment the pass began.
+    when = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+    clock = ManualClock(when)
+
+    class SlowMeta(DryRunCloudAPI):
+        async def send_template(self, *args, **kwargs):
+            clock.advance(timedelta(minutes=10))
+            return await super().send_template(*args, **kwargs)
+
+    await register(writer, "offer_followup", body=["name"])
+    await customer_asks(app, client, "price?")
+    rules = sender(app, None, when)._ruleset
+    slow = Sender(app.state.sessionmaker, clock, SlowMeta(), rules, rng=random.Random(1))
+    report = await slow.run_once(when)
+    assert report.sent == 1
+    [item] = await outbox(session)
+    assert item.state == "sent"
+    assert item.sent_at == when + timedelta(minutes=10)
