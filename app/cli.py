@@ -383,6 +383,7 @@ def seed(count: int, seed_value: int, agent_count: int, now_text: str | None) ->
     agent accounts, contacts with messages, tag events, orders and queue items. Prints the new
     agents' API keys, which are shown only once."""
     from app import seed as seeding
+    from app.scheduling import templates
     from app.tagging import ruleset as ruleset_module
 
     settings = _settings()
@@ -390,20 +391,29 @@ def seed(count: int, seed_value: int, agent_count: int, now_text: str | None) ->
     # The operator's rules decide the queue items the data set gets, as they would live.
     rules = ruleset_module.load(settings.rules_file)
 
-    async def run() -> seeding.Seeded:
+    async def run() -> tuple[seeding.Seeded, list[str]]:
         engine = create_engine(settings.database_url)
         try:
-            return await seeding.seed(
+            done = await seeding.seed(
                 engine, count, now=now, seed=seed_value, agents=agent_count, ruleset=rules
             )
+            if settings.dry_run:
+                # So that the demo's follow-ups go out (dry) rather than fail for want of a
+                # template; with real credentials templates must be Meta's own, added by hand.
+                async with session_scope(create_sessionmaker(engine)) as session:
+                    added = await templates.register_demo(session, rules, now=now)
+                return done, added
+            return done, []
         finally:
             await engine.dispose()
 
-    done = asyncio.run(run())
+    done, added = asyncio.run(run())
     click.echo(
         f"added {done.contacts} contacts, {done.messages} messages, {done.tag_events} tag "
         f"events and {done.purchases} orders as of {now.isoformat()}"
     )
+    if added:
+        click.echo(f"registered stand-in templates (dry run only): {', '.join(added)}")
     for agent in done.agents:
         key = agent.api_key or "(account existed; key not shown again)"
         click.echo(f"agent {agent.name} ({agent.timezone}): {key}")

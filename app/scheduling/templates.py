@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import BadRequest
 from app.scheduling.models import Template
+from app.tagging.ruleset import CadenceRule, Ruleset
 
 CATEGORIES = ("marketing", "utility", "authentication")
 # What a template parameter may be filled with when a follow-up is sent.
@@ -112,3 +113,35 @@ async def apply_status_update(
         if language is None or row.language == str(language):
             row.status, row.updated_at = str(event).upper(), now
     await session.flush()
+
+
+def demo_parameters(rule: CadenceRule) -> dict[str, Any]:
+    """What a stand-in for the rule's template carries: the name, and for an offer the code,
+    its expiry and a copy-code button."""
+    if rule.discount is None:
+        return {"body": ["name"]}
+    return {
+        "body": ["name", "code", "valid_until"],
+        "buttons": [{"kind": "copy_code", "index": 0, "params": ["code"]}],
+    }
+
+
+async def register_demo(session: AsyncSession, ruleset: Ruleset, *, now: datetime) -> list[str]:
+    """Registers a stand-in (in DEFAULT_LANGUAGE) for every template the cadence table names and
+    the registry lacks; returns their names. For demo data with a dry-run sender only: a real
+    number can send only the templates Meta approved, registered as they are there."""
+    added: list[str] = []
+    for rule in ruleset.cadence:
+        known = await session.scalar(select(Template.id).where(Template.name == rule.template))
+        if rule.template in added or known is not None:
+            continue
+        await register(
+            session,
+            name=rule.template,
+            language=DEFAULT_LANGUAGE,
+            category=rule.category,
+            parameters=demo_parameters(rule),
+            now=now,
+        )
+        added.append(rule.template)
+    return added

@@ -16,8 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.cli import main
 from app.clock import ManualClock
 from app.contacts.models import Contact, Message
+from app.db.engine import create_engine, create_sessionmaker
 from app.queue import priority
 from app.queue.items import facts_of as queue_facts_of
+from app.scheduling.models import Template
 from app.seed import plots, samples, seed
 from app.seed.story import Teller
 from app.tagging import rules
@@ -164,3 +166,44 @@ async def test_cli_prints_the_agents_keys(database_url: str) -> None:
     )
     assert again.exit_code == 0, again.output
     assert "key not shown again" in again.output
+
+
+async def templates_in(database_url: str) -> list[Template]:
+    engine = create_engine(database_url)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            return list((await session.scalars(select(Template))).all())
+    finally:
+        await engine.dispose()
+
+
+async def test_cli_gives_a_dry_run_demo_the_templates_its_cadence_names(
+    database_url: str,
+) -> None:
+    args = ["seed", "--contacts", "20", "--agents", "1", "--now", "2026-11-23T10:00:00Z"]
+    env = {"DATABASE_URL": database_url, "WHATSAPP_ACCESS_TOKEN": ""}
+    result = await asyncio.to_thread(CliRunner().invoke, main, args, env=env)
+    assert result.exit_code == 0, result.output
+    assert "registered stand-in templates (dry run only): " in result.output
+    rows = await templates_in(database_url)
+    assert {t.name for t in rows} == {rule.template for rule in defaults().cadence}
+    offer = next(t for t in rows if t.name == "discount_code")
+    assert offer.parameters["buttons"] == [{"kind": "copy_code", "index": 0, "params": ["code"]}]
+    # Registered once.
+    again = await asyncio.to_thread(CliRunner().invoke, main, args, env=env)
+    assert again.exit_code == 0, again.output
+    assert "stand-in" not in again.output
+    assert len(await templates_in(database_url)) == len(rows)
+
+
+async def test_cli_invents_no_templates_for_a_number_that_really_sends(database_url: str) -> None:
+    args = ["seed", "--contacts", "20", "--agents", "1", "--now", "2026-11-23T10:00:00Z"]
+    env = {
+        "DATABASE_URL": database_url,
+        "WHATSAPP_ACCESS_TOKEN": "token",
+        "WHATSAPP_PHONE_NUMBER_ID": "106540352242922",
+    }
+    result = await asyncio.to_thread(CliRunner().invoke, main, args, env=env)
+    assert result.exit_code == 0, result.output
+    assert "stand-in" not in result.output
+    assert await templates_in(database_url) == []
