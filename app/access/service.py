@@ -50,10 +50,13 @@ async def create_key(
     """A new key. An agent key belongs to the agent account of the same name, created if new.
 
     A revoked key's name can be given a new key (a lost or leaked key is replaced this way):
-    the new one takes the revoked one's place, and its agent is active again."""
+    the new one takes the revoked one's place. The key row is locked while it is replaced, so
+    two replacements at once cannot both hand out a key."""
     if role not in ROLES:
         raise BadRequest(f"role must be one of {', '.join(ROLES)}")
-    key = (await session.scalars(select(ApiKey).where(ApiKey.name == name))).first()
+    key = (
+        await session.scalars(select(ApiKey).where(ApiKey.name == name).with_for_update())
+    ).first()
     if key is not None and key.revoked_at is None:
         raise BadRequest(f"an API key named {name!r} exists already; revoke it first to replace it")
     agent_id = None
@@ -61,7 +64,6 @@ async def create_key(
         agent = await agents.find(session, name) or await agents.create(
             session, name=name, timezone=timezone, now=now
         )
-        agent.active = True
         agent_id = agent.id
     token = KEY_PREFIX + secrets.token_urlsafe(32)
     if key is None:
@@ -74,17 +76,13 @@ async def create_key(
 
 
 async def revoke_key(session: AsyncSession, *, name: str, now: datetime) -> None:
-    """The key stops working at once; an agent's account stops getting new contacts (it keeps
-    the ones it has, for an admin to reassign)."""
+    """The key stops working at once. An agent without a working key gets no new contacts
+    (agents.next_in_turn); it keeps the ones it has, for an admin to reassign."""
     key = (await session.scalars(select(ApiKey).where(ApiKey.name == name))).first()
     if key is None:
         raise NotFound(f"no API key named {name!r}")
     if key.revoked_at is None:
         key.revoked_at = now
-    if key.agent_id is not None:
-        agent = await session.get(Agent, key.agent_id)
-        if agent is not None:
-            agent.active = False
     await session.flush()
 
 

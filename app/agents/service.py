@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.access.models import ApiKey
 from app.agents.models import Agent
 from app.errors import BadRequest, NotFound
 
@@ -60,14 +61,18 @@ async def list_all(session: AsyncSession) -> list[Agent]:
 
 
 async def next_in_turn(session: AsyncSession, *, now: datetime) -> Agent | None:
-    """The active agent served longest ago, moved to the back of the line.
+    """The active agent served longest ago, moved to the back of the line. Only agents with a
+    working key take part: one whose key was revoked could not open the contacts it got.
 
     Replicas assigning at the same moment skip each other's locked agent, so concurrent new
     contacts spread over the team instead of queueing on one row.
     """
     in_turn = (
         select(Agent)
-        .where(Agent.active)
+        .where(
+            Agent.active,
+            exists().where(ApiKey.agent_id == Agent.id, ApiKey.revoked_at.is_(None)),
+        )
         .order_by(Agent.last_assigned_at.asc().nulls_first(), Agent.id)
         .limit(1)
     )

@@ -17,6 +17,9 @@ CATEGORIES = ("marketing", "utility", "authentication")
 # What a template parameter may be filled with when a follow-up is sent.
 VARIABLES = ("name", "code", "valid_until", "offer", "wa_id")
 DEFAULT_LANGUAGE = "en"
+# The status of a stand-in that `seed` registers for a dry-run demo: a sender with real
+# credentials never picks one (Meta would reject it), so a forgotten stand-in is "not registered".
+DEMO = "DEMO"
 
 
 def validate_parameters(parameters: Mapping[str, Any]) -> dict[str, Any]:
@@ -49,7 +52,10 @@ async def register(
     category: str,
     parameters: Mapping[str, Any],
     now: datetime,
+    status: str = "APPROVED",
 ) -> Template:
+    """Adds the template, or updates the one of that name and language (a stand-in becomes
+    the real one when the operator registers it)."""
     if category not in CATEGORIES:
         raise BadRequest(f"category must be one of {', '.join(CATEGORIES)}")
     clean = validate_parameters(parameters)
@@ -64,22 +70,28 @@ async def register(
             language=language,
             category=category,
             parameters=clean,
-            status="APPROVED",
+            status=status,
             updated_at=now,
         )
         session.add(row)
     else:
         row.category, row.parameters, row.updated_at = category, clean, now
+        if row.status == DEMO or status == DEMO:
+            row.status = status
     await session.flush()
     return row
 
 
-async def pick(session: AsyncSession, name: str, language: str | None) -> Template | None:
-    """The template in the contact's language, else its base language, else the default one."""
+async def pick(
+    session: AsyncSession, name: str, language: str | None, *, demo: bool = False
+) -> Template | None:
+    """The template in the contact's language, else its base language, else the default one.
+    Stand-ins (status DEMO, from `seed`) only for a dry-run sender (`demo`)."""
+    usable = ("APPROVED", DEMO) if demo else ("APPROVED",)
     candidates = list(
         (
             await session.scalars(
-                select(Template).where(Template.name == name, Template.status == "APPROVED")
+                select(Template).where(Template.name == name, Template.status.in_(usable))
             )
         ).all()
     )
@@ -142,6 +154,7 @@ async def register_demo(session: AsyncSession, ruleset: Ruleset, *, now: datetim
             category=rule.category,
             parameters=demo_parameters(rule),
             now=now,
+            status=DEMO,
         )
         added.append(rule.template)
     return added

@@ -135,10 +135,16 @@ async def _lock_operator_cap(session: AsyncSession) -> None:
 
 
 async def prepare_batch(
-    session: AsyncSession, outbox_ids: Sequence[int], *, now: datetime, ruleset: Ruleset
+    session: AsyncSession,
+    outbox_ids: Sequence[int],
+    *,
+    now: datetime,
+    ruleset: Ruleset,
+    demo_templates: bool = False,
 ) -> list[SendRequest]:
     """Re-checks every constraint for claimed follow-ups; returns those to send now, oldest due
-    first. The others are settled here: back to planned with a new time, or dropped."""
+    first. The others are settled here: back to planned with a new time, or dropped.
+    `demo_templates`: the sender runs dry, so `seed`'s stand-in templates may be used."""
     items = [
         item
         for item in (
@@ -239,7 +245,9 @@ async def prepare_batch(
         else:
             key = (item.template, contact.language)
             if key not in picked:
-                found = await templates.pick(session, item.template, contact.language)
+                found = await templates.pick(
+                    session, item.template, contact.language, demo=demo_templates
+                )
                 picked[key] = (found, _template_spec(found)) if found is not None else None
             chosen = picked[key]
             if chosen is None:
@@ -295,18 +303,27 @@ async def _send_history(
     session: AsyncSession, contact_ids: Sequence[int], now: datetime, *, leaving_out: set[int]
 ) -> defaultdict[int, list[tuple[str, datetime]]]:
     """Each contact's recent sends (category, when), reserved ones included, but for the
-    follow-ups in `leaving_out`."""
+    follow-ups in `leaving_out`. A reserved send not yet answered ("sending") counts as going
+    out now: it may still be waiting for its slot, and the pair rate runs from when it leaves."""
     history: defaultdict[int, list[tuple[str, datetime]]] = defaultdict(list)
     rows = await session.execute(
-        select(OutboxItem.id, OutboxItem.contact_id, OutboxItem.category, OutboxItem.sent_at).where(
+        select(
+            OutboxItem.id,
+            OutboxItem.contact_id,
+            OutboxItem.category,
+            OutboxItem.sent_at,
+            OutboxItem.state,
+        ).where(
             OutboxItem.contact_id.in_(contact_ids),
             OutboxItem.sent_at.is_not(None),
             OutboxItem.sent_at >= now - HISTORY,
         )
     )
-    for outbox_id, contact_id, category, sent_at in rows:
+    for outbox_id, contact_id, category, sent_at, state in rows:
         if sent_at is not None and outbox_id not in leaving_out:
-            history[contact_id].append((category, sent_at))
+            history[contact_id].append(
+                (category, max(sent_at, now) if state == "sending" else sent_at)
+            )
     return history
 
 

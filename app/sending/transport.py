@@ -17,6 +17,7 @@ only), so each call is at most one request on the wire.
 from __future__ import annotations
 
 import ssl
+import urllib.request
 
 import aiohttp
 import httpx
@@ -31,7 +32,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     commonly keep them (uvicorn 5 s): reusing one as the server closes it costs that send an
     unknown outcome. Timeouts come from the request's "timeout" extension
     (httpx.Timeout.as_dict()): `pool` bounds the wait for a connection (free or new), `connect`
-    the connecting itself and `read` each wait for bytes of the answer.
+    the connecting itself and `read` each wait for bytes of the answer; their sum bounds the
+    whole exchange. HTTP_PROXY / HTTPS_PROXY / NO_PROXY are read once, when it is made.
     """
 
     def __init__(
@@ -47,6 +49,10 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self._ssl: ssl.SSLContext | bool = ssl_context if ssl_context is not None else True
         # Made on first use: an aiohttp session belongs to the event loop it was made on.
         self._session: aiohttp.ClientSession | None = None
+        # Read once rather than by aiohttp on every request (its trust_env looks the
+        # environment and ~/.netrc up per request, off the event loop).
+        self._proxies = urllib.request.getproxies()
+        self._proxy_by_origin: dict[tuple[str, str], str | None] = {}
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if request.url.scheme not in ("http", "https"):
@@ -63,6 +69,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 )
         body = await request.aread()
         timeouts = request.extensions.get("timeout", {})
+        parts = [timeouts.get("pool"), timeouts.get("write"), timeouts.get("read")]
+        total = sum(p for p in parts if p is not None) if None not in parts else None
         try:
             async with self._session_now().request(
                 request.method,
@@ -70,8 +78,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 headers=headers,
                 data=body or None,
                 allow_redirects=False,
+                proxy=self._proxy_for(request.url),
                 timeout=aiohttp.ClientTimeout(
-                    total=None,
+                    total=total,
                     connect=timeouts.get("pool"),
                     sock_connect=timeouts.get("connect"),
                     sock_read=timeouts.get("read"),
@@ -96,6 +105,15 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             await self._session.close()
             self._session = None
 
+    def _proxy_for(self, url: httpx.URL) -> str | None:
+        origin = (url.scheme, url.host)
+        if origin not in self._proxy_by_origin:
+            proxy = self._proxies.get(url.scheme)
+            if proxy and urllib.request.proxy_bypass(url.host):
+                proxy = None
+            self._proxy_by_origin[origin] = proxy
+        return self._proxy_by_origin[origin]
+
     def _session_now(self) -> aiohttp.ClientSession:
         if self._session is None:
             self._session = aiohttp.ClientSession(
@@ -108,8 +126,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 # would hand it plain bytes labelled gzip.
                 auto_decompress=False,
                 cookie_jar=aiohttp.DummyCookieJar(),
-                # As httpx does: HTTPS_PROXY and NO_PROXY from the environment are honoured.
-                trust_env=True,
+                trust_env=False,
             )
         return self._session
 
@@ -117,7 +134,10 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 def _as_httpx(exc: aiohttp.ClientError, request: httpx.Request) -> httpx.TransportError:
     """The httpx exception that says as much about where the request got as aiohttp's does."""
     message = f"{type(exc).__name__}: {exc}"
-    # Never left: nothing was written to a connection.
+    # Never left: nothing was written to a connection to Meta.
+    if isinstance(exc, aiohttp.ClientHttpProxyError):
+        # The proxy refused to open the tunnel (it is raised as a response error).
+        return httpx.ProxyError(message, request=request)
     if isinstance(exc, aiohttp.ClientConnectorError):
         return httpx.ConnectError(message, request=request)
     if isinstance(exc, aiohttp.ConnectionTimeoutError):

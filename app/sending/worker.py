@@ -30,7 +30,7 @@ from app.sending.outcomes import SendOutcome
 from app.sending.prepare import SendRequest
 from app.sending.throttle import SlotPace
 from app.tagging.ruleset import Ruleset
-from app.whatsapp.client import CloudAPIPort, SendResult
+from app.whatsapp.client import CloudAPIPort, DryRunCloudAPI, SendResult
 from app.whatsapp.errors import CloudAPIError, TransientError
 
 log = logging.getLogger("app.sending")
@@ -85,6 +85,7 @@ class Sender:
         # Meta counts throughput per business number, so that is what the clock is keyed by.
         self.number = number or str(getattr(api, "phone_number_id", None) or "default")
         self.paused_until = -math.inf
+        self.dry_run = isinstance(api, DryRunCloudAPI)
 
     async def plan(self, now: datetime) -> int:
         async with self._maker() as session:
@@ -94,7 +95,10 @@ class Sender:
 
     async def run_once(self, now: datetime | None = None, *, plan: bool = True) -> SendReport:
         """Everything due at `now` (default: the clock): plan, reconcile stale leases, send."""
-        now = now or self._clock.now()
+        # The moment the rules see, and the clock reading it goes with: planning a large
+        # contact base takes a while, and the pass's moment moves on from here.
+        started = self._clock.now()
+        now = now or started
         report = SendReport()
         if plan:
             report.planned = await self.plan(now)
@@ -103,7 +107,7 @@ class Sender:
             await outcomes.reconcile_expired(session, stale, now=now)
             await session.commit()
             report.reconciled = len(stale)
-        await _Pass(self, now, report).run()
+        await _Pass(self, now, started, report).run()
         return report
 
     def seconds(self) -> float:
@@ -143,9 +147,10 @@ class _Pass:
     """One run_once after planning: three stages joined by queues, so that claiming the next
     batch, sending this one at its slots and recording the last one overlap."""
 
-    def __init__(self, sender: Sender, now: datetime, report: SendReport) -> None:
-        self.s, self.now, self.report = sender, now, report
-        self.started = sender._clock.now()
+    def __init__(
+        self, sender: Sender, now: datetime, started: datetime, report: SendReport
+    ) -> None:
+        self.s, self.now, self.started, self.report = sender, now, started, report
         self.prepared: asyncio.Queue[list[SendRequest] | None] = asyncio.Queue()
         # Batches claimed but not yet being sent: one waiting, one being prepared.
         self.room = asyncio.Semaphore(2)
@@ -199,7 +204,9 @@ class _Pass:
                     now = self.moment()
                     ids = await claim.claim(session, now=now, lease=lease, limit=limit)
                     requests = (
-                        await prepare.prepare_batch(session, ids, now=now, ruleset=s._ruleset)
+                        await prepare.prepare_batch(
+                            session, ids, now=now, ruleset=s._ruleset, demo_templates=s.dry_run
+                        )
                         if ids
                         else []
                     )

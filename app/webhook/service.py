@@ -187,8 +187,9 @@ async def _message(
         return
     if contact.last_inbound_at is None or contact.last_inbound_at < sent_at:
         contact.last_inbound_at = sent_at
-        # A snooze hides the work an agent had seen, not a message that came after it.
-        if contact.queue_snoozed_until is not None:
+        # A snooze hides the work an agent had seen, not a message that came after it. (A
+        # system notice, such as a number change, is no message from the customer.)
+        if contact.queue_snoozed_until is not None and kind != "system":
             contact.queue_snoozed_until = None
     if msg.referral and contact.source == "unknown":
         contact.source = "ctwa_ad"

@@ -136,28 +136,36 @@ async def test_no_valid_key_is_401(client: httpx.AsyncClient, headers: dict[str,
         assert (await client.get(path, headers=headers)).status_code == 401, path
 
 
-async def test_a_revoked_agent_key_is_401(app: FastAPI, client: httpx.AsyncClient, writer) -> None:
+async def test_a_revoked_agent_key_is_401_and_can_be_replaced(
+    app: FastAPI, client: httpx.AsyncClient, clock: ManualClock, writer
+) -> None:
     from app.access import service as access
 
     alice = await new_agent(client, "alice")
+    await new_agent(client, "bob")
     assert (await client.get("/queues/today", headers=alice)).status_code == 200
-    await access.revoke_key(writer, name="alice", now=app.state.clock.now())
+    await access.revoke_key(writer, name="alice", now=clock.now())
     await writer.commit()
     assert (await client.get("/queues/today", headers=alice)).status_code == 401
-    # Revoked: no new contacts go to alice.
-    listed = (await client.get("/agents", headers=ADMIN)).json()
-    assert [(a["name"], a["active"]) for a in listed] == [("alice", False)]
+    # Without a working key alice gets no new contacts: she could not open them.
+    numbers = [f"49151000000{i:02d}" for i in range(4)]
+    for wa_id in numbers[:2]:
+        clock.advance(timedelta(seconds=1))
+        await writes(app, client, wa_id, "How much is it?", clock.now())
+    assert [await agent_of(client, w) for w in numbers[:2]] == ["bob", "bob"]
 
-    # A new key for the same agent replaces the revoked one and makes it active again.
-    token = await access.create_key(writer, name="alice", role="agent", now=app.state.clock.now())
+    # A new key for the same agent replaces the revoked one; she is back in turn.
+    token = await access.create_key(writer, name="alice", role="agent", now=clock.now())
     await writer.commit()
     again = {"Authorization": f"Bearer {token}"}
     assert (await client.get("/queues/today", headers=again)).status_code == 200
     assert (await client.get("/queues/today", headers=alice)).status_code == 401
-    listed = (await client.get("/agents", headers=ADMIN)).json()
-    assert [(a["name"], a["active"]) for a in listed] == [("alice", True)]
+    for wa_id in numbers[2:]:
+        clock.advance(timedelta(seconds=1))
+        await writes(app, client, wa_id, "How much is it?", clock.now())
+    assert sorted([await agent_of(client, w) for w in numbers[2:]]) == ["alice", "bob"]
     with pytest.raises(BadRequest, match="revoke it first"):
-        await access.create_key(writer, name="alice", role="agent", now=app.state.clock.now())
+        await access.create_key(writer, name="alice", role="agent", now=clock.now())
 
 
 async def test_agent_accounts_are_admin_business(client: httpx.AsyncClient) -> None:

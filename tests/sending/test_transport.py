@@ -367,6 +367,46 @@ async def test_unsupported_scheme(transport: AiohttpTransport) -> None:
         await send(transport, post("ftp://127.0.0.1/x"))
 
 
+async def test_the_proxy_from_the_environment_is_used(
+    server: Server, transports: Callable[..., AiohttpTransport], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{server.port}")
+    monkeypatch.setenv("NO_PROXY", "")
+    server.replies = [OK]
+    response = await send(transports(), post("http://graph.example.test/v26.0/123/messages"))
+    assert response.status_code == 200
+    # A plain-HTTP request to a proxy names the whole URL.
+    assert server.received[0].startswith(
+        b"POST http://graph.example.test/v26.0/123/messages HTTP/1.1\r\n"
+    )
+
+
+async def test_no_proxy_hosts_go_direct(
+    server: Server, transports: Callable[..., AiohttpTransport], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    server.replies = [OK]
+    assert (await send(transports(), post(server.url))).status_code == 200
+
+
+async def test_a_proxy_refusing_the_tunnel_is_a_proxy_error(
+    server: Server, transports: Callable[..., AiohttpTransport], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{server.port}")
+    monkeypatch.setenv("NO_PROXY", "")
+    server.replies = [b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n"]
+    api = CloudAPI(
+        transports(), "123", base_url="https://graph.example.test/v26.0", access_token="t"
+    )
+    with pytest.raises(TransientError) as caught:
+        await api.send_text("4915112345678", "Hallo")
+    assert isinstance(caught.value.__cause__, httpx.ProxyError)
+    # Nothing reached Meta: safe to send again.
+    assert caught.value.outcome_unknown is False
+    assert server.received[0].startswith(b"CONNECT graph.example.test:443 HTTP/1.1\r\n")
+
+
 # -- through the Cloud API client ---------------------------------------------------------------
 
 

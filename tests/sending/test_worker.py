@@ -11,7 +11,7 @@ import httpx
 import pytest
 import respx
 from fastapi import FastAPI
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clock import ManualClock
@@ -569,3 +569,45 @@ async def test_a_long_pass_records_each_send_at_its_own_moment(
     [item] = await outbox(session)
     assert item.state == "sent"
     assert item.sent_at == when + timedelta(minutes=10)
+
+
+async def test_seed_stand_in_templates_are_for_a_dry_run_only(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    writer: AsyncSession,
+    api: CloudAPI,
+    meta: respx.MockRouter,
+) -> None:
+    route = accept(meta)
+    await templates.register(
+        writer,
+        name="offer_followup",
+        language="en",
+        category="marketing",
+        parameters={"body": ["name"]},
+        now=MONDAY,
+        status=templates.DEMO,
+    )
+    await writer.commit()
+    await customer_asks(app, client, "price?")
+    when = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+    # A number that really sends never sends a stand-in: Meta would refuse it.
+    await sender(app, api, when).run_once(when)
+    [item] = await outbox(session)
+    assert (item.state, item.reason) == ("failed", "template_not_registered")
+    assert not route.called
+
+    # The dry run does, so that a seeded demo shows its follow-ups.
+    await session.execute(
+        update(OutboxItem).values(state="planned", reason=None, sent_at=None, attempts=0)
+    )
+    await session.commit()
+    dry = DryRunCloudAPI()
+    assert (await sender(app, dry, when).run_once(when)).sent == 1
+    assert dry.sent[0].payload["template"]["name"] == "offer_followup"
+
+    # Registering the real template makes the stand-in approved.
+    await register(writer, "offer_followup", body=["name"])
+    [template] = await templates.list_all(writer)
+    assert template.status == "APPROVED"
