@@ -187,6 +187,7 @@ async def test_cli_gives_a_dry_run_demo_the_templates_its_cadence_names(
     assert "registered stand-in templates (dry run only): " in result.output
     rows = await templates_in(database_url)
     assert {t.name for t in rows} == {rule.template for rule in defaults().cadence}
+    assert {t.status for t in rows} == {"DEMO"}  # never picked by a sender with credentials
     offer = next(t for t in rows if t.name == "discount_code")
     assert offer.parameters["buttons"] == [{"kind": "copy_code", "index": 0, "params": ["code"]}]
     # Registered once.
