@@ -73,9 +73,17 @@ def meta_error(
     return httpx.Response(status_code, json=body, headers=headers)
 
 
-async def register(session: AsyncSession, name: str, **parameters) -> None:
+async def register(
+    session: AsyncSession, name: str, *, status: str = "APPROVED", **parameters
+) -> None:
     await templates.register(
-        session, name=name, language="en", category="marketing", parameters=parameters, now=MONDAY
+        session,
+        name=name,
+        language="en",
+        category="marketing",
+        parameters=parameters,
+        now=MONDAY,
+        status=status,
     )
     await session.commit()
 
@@ -580,16 +588,7 @@ async def test_seed_stand_in_templates_are_for_a_dry_run_only(
     meta: respx.MockRouter,
 ) -> None:
     route = accept(meta)
-    await templates.register(
-        writer,
-        name="offer_followup",
-        language="en",
-        category="marketing",
-        parameters={"body": ["name"]},
-        now=MONDAY,
-        status=templates.DEMO,
-    )
-    await writer.commit()
+    await register(writer, "offer_followup", status=templates.DEMO, body=["name"])
     await customer_asks(app, client, "price?")
     when = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
     # A number that really sends never sends a stand-in: Meta would refuse it.
