@@ -78,6 +78,10 @@ async def next_in_turn(session: AsyncSession, *, now: datetime) -> Agent | None:
     )
     agent = (await session.scalars(in_turn.with_for_update(skip_locked=True))).first()
     if agent is None:
+        if session.get_bind().dialect.name != "postgresql":
+            # No row locks to skip (SQLite): there is no agent. Every message of a contact
+            # without one asks, so a team without agents pays one query, not two.
+            return None
         # Every active agent is locked by a concurrent assignment (or there is none): share the
         # first in line without waiting; the cursor moves on with the next assignment.
         return (await session.scalars(in_turn)).first()
